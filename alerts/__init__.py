@@ -1,0 +1,1 @@
+"""Whale alerts: mempool feed, detector, subscriber tokens, WebSocket streaming, REST and admin."""

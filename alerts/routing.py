@@ -1,0 +1,3 @@
+"""WebSocket URL routes of the alerts app."""
+
+websocket_urlpatterns: list = []

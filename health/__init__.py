@@ -1,0 +1,1 @@
+"""Service checks, the /health endpoints, check history and its admin pages."""

@@ -1,0 +1,3 @@
+"""HTTP routes of the health app."""
+
+urlpatterns: list = []

@@ -1,0 +1,30 @@
+"""ASGI entry point: HTTP goes to Django; WebSocket goes through the correlation ID, the Origin
+check and session authentication to the alerts URL router.
+
+Production: `daphne -b HOST -p PORT oracle.asgi:application`.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oracle.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from alerts.routing import websocket_urlpatterns  # noqa: E402
+from oracle.logging import structure_daphne_access_log  # noqa: E402
+from oracle.websocket import CorrelationIdMiddleware, origin_checked  # noqa: E402
+
+structure_daphne_access_log()
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": CorrelationIdMiddleware(
+            origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)

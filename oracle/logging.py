@@ -1,0 +1,146 @@
+"""Structured logging: structlog and the stdlib loggers (Django, daphne, channels) share one renderer.
+
+`LOG_FORMAT=json` writes one JSON object per line; `console` writes human-readable lines. Logs go to
+stderr so that commands can keep stdout for their results. Context bound with
+`structlog.contextvars` (correlation_id, request_id, …) appears on every line, stdlib lines included.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+CORRELATION_HEADER = "X-Correlation-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_SHARED_PROCESSORS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+_QUIET_LOGGERS = {
+    "django": "INFO",
+    "django.server": "INFO",
+    "django.request": "ERROR",  # django_structlog logs request failures with their context
+    "django.channels.server": "INFO",
+    "daphne": "INFO",
+    "channels": "INFO",
+    "asyncio": "WARNING",
+    "urllib3": "WARNING",
+    "websockets": "WARNING",
+    "twisted": "WARNING",
+}
+
+
+def sane_correlation_id(value: str | None) -> str | None:
+    """Return the ID when it is 1-128 characters of [A-Za-z0-9._:-], else None."""
+    if value and _SANE_ID.match(value):
+        return value
+    return None
+
+
+def new_correlation_id() -> str:
+    """A fresh correlation ID (UUID4)."""
+    return str(uuid.uuid4())
+
+
+def current_correlation_id() -> str | None:
+    """The correlation ID bound to the current context, if any."""
+    return structlog.contextvars.get_contextvars().get("correlation_id")
+
+
+@contextmanager
+def correlation_scope(correlation_id: str | None = None, **extra: Any) -> Iterator[str]:
+    """Bind a correlation ID (a new one when not given) for one unit of work, then restore."""
+    cid = correlation_id or new_correlation_id()
+    with structlog.contextvars.bound_contextvars(correlation_id=cid, **extra):
+        yield cid
+
+
+def configure_structlog() -> None:
+    """Route structlog through the stdlib so both share handlers and the renderer."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED_PROCESSORS,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.UnicodeDecoder(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def logging_dict(log_format: str, log_level: str) -> dict[str, Any]:
+    """The stdlib logging configuration: one stderr handler on the root logger."""
+    if log_format == "json":
+        renderer: Any = structlog.processors.JSONRenderer()
+        final = [structlog.processors.format_exc_info, renderer]
+    else:
+        final = [structlog.dev.ConsoleRenderer(colors=False)]
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *final,
+                ],
+                "foreign_pre_chain": [*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
+            }
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": log_level},
+        "loggers": {
+            name: {"handlers": [], "level": level, "propagate": True}
+            for name, level in _QUIET_LOGGERS.items()
+        },
+    }
+
+
+def configure_logging(log_format: str, log_level: str) -> None:
+    """Apply the logging configuration (called once from settings)."""
+    configure_structlog()
+    logging.config.dictConfig(logging_dict(log_format, log_level))
+    logging.captureWarnings(True)
+
+
+def structure_daphne_access_log() -> None:
+    """Send daphne's access log through the structured loggers instead of plain text on stdout.
+
+    HTTP entries are dropped: the request middleware already logs each request with its
+    correlation ID, status and duration. WebSocket handshake entries become `websocket_access`
+    events of the `daphne.access` logger.
+    """
+    from daphne.access import AccessLogGenerator
+
+    access_log = structlog.get_logger("daphne.access")
+
+    def log_action(self: Any, protocol: str, action: str, details: dict[str, Any]) -> None:
+        if protocol == "websocket":
+            path = str(details.get("path", "")).split("?", 1)[0]
+            access_log.info(
+                "websocket_access", action=action, path=path, client=details.get("client")
+            )
+
+    AccessLogGenerator.__call__ = log_action  # type: ignore[method-assign]

@@ -1,0 +1,96 @@
+"""HTTP correlation IDs: take a sane X-Correlation-ID (or X-Request-ID), else make one, and echo it.
+
+The ID is bound to the logging context before django-structlog's RequestMiddleware runs, so every
+log line of the request carries it; the request line gains method, path, status and duration_ms
+through django-structlog's signals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django_structlog import signals
+
+from oracle.logging import CORRELATION_HEADER, new_correlation_id, sane_correlation_id
+from oracle.redaction import redact_query_string
+
+
+def correlation_id_for(request: HttpRequest) -> str:
+    """The request's sane X-Correlation-ID, else its sane X-Request-ID, else a new UUID4."""
+    return (
+        sane_correlation_id(request.headers.get("X-Correlation-ID"))
+        or sane_correlation_id(request.headers.get("X-Request-ID"))
+        or new_correlation_id()
+    )
+
+
+class CorrelationIdMiddleware:
+    """Outermost middleware: assigns the correlation ID and echoes it on every response."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    def _prepare(self, request: HttpRequest) -> str:
+        cid = correlation_id_for(request)
+        structlog.contextvars.bind_contextvars(correlation_id=cid)
+        request.correlation_id = cid  # type: ignore[attr-defined]
+        request.started_at = time.perf_counter()  # type: ignore[attr-defined]
+        return cid
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        cid = self._prepare(request)
+        response = self.get_response(request)
+        response[CORRELATION_HEADER] = cid
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        cid = self._prepare(request)
+        response = await self.get_response(request)
+        response[CORRELATION_HEADER] = cid
+        return response
+
+
+def _request_fields(request: HttpRequest) -> dict[str, Any]:
+    query = redact_query_string(request.META.get("QUERY_STRING", ""))
+    return {
+        "request": f"{request.method} {request.path}{'?' + query if query else ''}",
+        "method": request.method,
+        "path": request.path,
+    }
+
+
+def _duration_ms(request: HttpRequest) -> float | None:
+    started = getattr(request, "started_at", None)
+    return None if started is None else round((time.perf_counter() - started) * 1000, 3)
+
+
+@receiver(signals.bind_extra_request_metadata)
+def _add_request_started_fields(request: HttpRequest, log_kwargs: dict, **_: Any) -> None:
+    log_kwargs.update(_request_fields(request))
+
+
+@receiver(signals.bind_extra_request_finished_metadata)
+def _add_request_finished_fields(
+    request: HttpRequest, response: HttpResponse, log_kwargs: dict, **_: Any
+) -> None:
+    log_kwargs.update(_request_fields(request))
+    log_kwargs.update(status=response.status_code, duration_ms=_duration_ms(request))
+
+
+@receiver(signals.bind_extra_request_failed_metadata)
+def _add_request_failed_fields(request: HttpRequest, log_kwargs: dict, **_: Any) -> None:
+    log_kwargs.update(_request_fields(request))
+    log_kwargs.update(status=500, duration_ms=_duration_ms(request))

@@ -1,0 +1,3 @@
+"""HTTP routes of the prices app."""
+
+urlpatterns: list = []
