@@ -83,25 +83,28 @@ def configure_structlog() -> None:
     )
 
 
-def logging_dict(log_format: str, log_level: str) -> dict[str, Any]:
-    """The stdlib logging configuration: one stderr handler on the root logger."""
+def structured_formatter(log_format: str) -> logging.Formatter:
+    """The formatter that renders structlog events and stdlib records alike."""
     if log_format == "json":
-        renderer: Any = structlog.processors.JSONRenderer()
-        final = [structlog.processors.format_exc_info, renderer]
+        final: list[Any] = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ]
     else:
         final = [structlog.dev.ConsoleRenderer(colors=False)]
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+        foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
+    )
+
+
+def logging_dict(log_format: str, log_level: str) -> dict[str, Any]:
+    """The stdlib logging configuration: one stderr handler on the root logger."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "structured": {
-                "()": structlog.stdlib.ProcessorFormatter,
-                "processors": [
-                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *final,
-                ],
-                "foreign_pre_chain": [*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
-            }
+            "structured": {"()": structured_formatter, "log_format": log_format},
         },
         "handlers": {
             "stderr": {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Start the web process (daphne) and the worker; Ctrl-C or SIGTERM stops both.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+
+.venv/bin/daphne -b "$HOST" -p "$PORT" oracle.asgi:application &
+web=$!
+.venv/bin/python manage.py run_worker &
+worker=$!
+echo "oracle: web on http://$HOST:$PORT/ (admin: /admin/), worker running; Ctrl-C stops both" >&2
+
+stop() { kill -TERM "$web" "$worker" 2>/dev/null; wait "$web" "$worker" 2>/dev/null; }
+trap 'stop; exit 0' INT TERM
+wait -n "$web" "$worker"
+status=$?
+echo "oracle: a process exited (status $status); stopping the other" >&2
+stop
+exit "$status"

@@ -1,0 +1,30 @@
+"""Project-wide fixtures and markers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import JsonLogCapture, capture_json_logs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that touches the Django database `app_db` (re-run on PostgreSQL in CI)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") or fixtures & {
+            "db",
+            "transactional_db",
+            "admin_client",
+            "admin_user",
+            "django_user_model",
+        }:
+            item.add_marker(pytest.mark.app_db)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[JsonLogCapture]:
+    """Everything logged during the test, rendered as the production JSON lines."""
+    with capture_json_logs() as capture:
+        yield capture

@@ -1,0 +1,20 @@
+"""Test settings: the production settings on a throw-away data directory, plus test-only routes."""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+if "ORACLE_DATA_DIR" not in os.environ:
+    _data_dir = tempfile.mkdtemp(prefix="oracle-test-")
+    os.environ["ORACLE_DATA_DIR"] = _data_dir
+    atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
+
+from oracle.settings import *  # noqa: E402,F403
+from oracle.settings import WORKER_LOOPS as _PRODUCTION_LOOPS  # noqa: E402
+
+ROOT_URLCONF = "tests.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+WORKER_LOOPS = [
+    p for p in os.environ.get("ORACLE_TEST_WORKER_LOOPS", "").split(",") if p
+] or _PRODUCTION_LOOPS

@@ -1,0 +1,16 @@
+"""The service's routes plus a view that fails, to test error responses and logs."""
+
+import structlog
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    structlog.get_logger("tests").info("about_to_fail")
+    raise RuntimeError("deliberate failure for tests")
+
+
+urlpatterns = [
+    path("_test/boom", boom),
+    path("", include("oracle.urls")),
+]
