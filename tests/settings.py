@@ -10,8 +10,8 @@ if "ORACLE_DATA_DIR" not in os.environ:
     os.environ["ORACLE_DATA_DIR"] = _data_dir
     atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 
-from oracle.settings import *  # noqa: E402,F403
-from oracle.settings import WORKER_LOOPS as _PRODUCTION_LOOPS  # noqa: E402
+from oracle.settings import *  # noqa: F403
+from oracle.settings import WORKER_LOOPS as _PRODUCTION_LOOPS
 
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -138,7 +138,9 @@ def capture_json_logs() -> Iterator[JsonLogCapture]:
         root.setLevel(previous)
 
 
-def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 15.0, process: subprocess.Popen | None = None
+) -> None:
     """Wait until something listens on 127.0.0.1:port (or the process dies)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
