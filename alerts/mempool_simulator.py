@@ -126,6 +126,7 @@ class MempoolSimulator:
         }
         self.price_usd: float | None = 60_000.0
         self.accepting = True
+        self.listed_only: set[str] = set()  # listed in txids, gone when fetched (mined meanwhile)
         self.requests: list[str] = []
         self.received: list[Any] = []
         self.tracking: set[ServerConnection] = set()
@@ -152,7 +153,9 @@ class MempoolSimulator:
 
     async def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
+            self._server.close(close_connections=False)
+            for connection in self._server.connections:
+                connection.transport.abort()
             await self._server.wait_closed()
 
     async def push(
@@ -167,7 +170,8 @@ class MempoolSimulator:
         """Apply one mempool update and push it to tracking clients; `skip` fakes missed updates."""
         added, removed, mined, replaced = list(added), list(removed), list(mined), list(replaced)
         for tx in added:
-            self.mempool[tx["txid"]] = tx
+            if isinstance(tx, dict) and isinstance(tx.get("txid"), str):  # tests push garbage too
+                self.mempool[tx["txid"]] = tx
         for txid in [*removed, *mined, *(old for old, _ in replaced)]:
             self.mempool.pop(txid, None)
         self.sequence += 1 + skip
@@ -235,7 +239,7 @@ class MempoolSimulator:
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable\n")
             return None
         if path == "/api/mempool/txids":
-            return _json(connection, list(self.mempool))
+            return _json(connection, [*self.mempool, *self.listed_only])
         if path == "/api/v1/fees/recommended":
             return _json(connection, self.fees)
         if path == "/api/v1/prices":
