@@ -1,3 +1,7 @@
 """WebSocket URL routes of the alerts app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from alerts.consumers import AlertsConsumer
+
+websocket_urlpatterns = [path("ws/alerts/", AlertsConsumer.as_asgi())]

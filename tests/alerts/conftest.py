@@ -7,10 +7,16 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 
 from alerts.events import GROUP
 from alerts.mempool_simulator import MempoolSimulator
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> None:
+    """A new channel layer object per test: each test runs its own event loop."""
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -41,6 +47,7 @@ class GroupListener:
 
     async def stop(self) -> None:
         self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
         await self.layer.group_discard(GROUP, self.channel)
 
     def of_type(self, kind: str) -> list[dict]:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from alerts.detector import Thresholds
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from alerts import store
+from alerts.detector import FeeLevels, Thresholds, detect, parse_transaction
+from alerts.events import ALERT, event_for, publish
 from alerts.feed import FeedConfig, MempoolFeed
 from alerts.mempool_simulator import MempoolSimulator, make_transaction
 
@@ -67,3 +73,64 @@ async def running_feed(simulator: MempoolSimulator, **overrides: Any) -> AsyncIt
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+FEES = FeeLevels(fastest=20, half_hour=12, hour=8, economy=4, minimum=1)
+
+
+def stored_alert(btc: float = 500.0, rbf: bool = False, usd_price: float | None = 60_000.0):
+    """Detect and store a whale (blocking); the stored row."""
+    raw = whale(btc=btc, rbf=rbf)
+    alert = detect(
+        parse_transaction(raw), Thresholds(1.0), usd_price=usd_price, fees=FEES, seen_at=time.time()
+    )
+    return store.save_alert(alert)
+
+
+async def inject(btc: float = 500.0, rbf: bool = False, *, announce: bool = True, **kwargs: Any):
+    """Store a whale and publish it, as the feed does; the stored row."""
+    row = await database_sync_to_async(stored_alert)(btc, rbf, **kwargs)
+    if announce:
+        await publish(event_for(row, ALERT))
+    return row
+
+
+def connect_ws(
+    query: str = "",
+    *,
+    subprotocols: list[str] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> WebsocketCommunicator:
+    from oracle.asgi import application
+
+    path = "/ws/alerts/" + (f"?{query}" if query else "")
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+
+async def next_frame(communicator: WebsocketCommunicator, timeout: float = 3.0) -> dict[str, Any]:
+    """The next server message as JSON, or {"closed": code} when the server closed."""
+    output = await communicator.receive_output(timeout)
+    if output["type"] == "websocket.close":
+        return {"closed": output.get("code")}
+    return json.loads(output["text"])
+
+
+async def frame_of_type(
+    communicator: WebsocketCommunicator, kind: str, timeout: float = 3.0
+) -> dict[str, Any]:
+    """Skip heartbeats until a message of `kind` arrives."""
+    while True:
+        frame = await next_frame(communicator, timeout)
+        if frame.get("type") == kind or "closed" in frame:
+            return frame
+
+
+async def subscriber(token: str, **subscribe: Any) -> WebsocketCommunicator:
+    """A connected, subscribed communicator (welcome and subscribed consumed)."""
+    communicator = connect_ws(f"token={token}")
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await next_frame(communicator))["type"] == "welcome"
+    await communicator.send_json_to({"type": "subscribe", **subscribe})
+    assert (await next_frame(communicator))["type"] == "subscribed"
+    return communicator
