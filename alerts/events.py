@@ -70,17 +70,17 @@ def alert_data(row: WhaleAlert) -> dict[str, Any]:
         "input_count": row.input_count,
         "output_count": row.output_count,
         "largest_output_btc": row.largest_output_btc,
-        "first_seen": _iso(row.first_seen),
+        "first_seen": iso(row.first_seen),
         "status": row.status,
         "replaced_by": row.replaced_by,
-        "confirmed_at": _iso(row.confirmed_at),
+        "confirmed_at": iso(row.confirmed_at),
     }
 
 
 def event_for(row: WhaleAlert, kind: str = ALERT) -> AlertEvent:
     """The event for a stored alert (its current status) or for its latest status change."""
     timestamp = row.created_at if kind == ALERT else row.status_changed_at
-    frame = {"type": kind, "id": row.id, "data": alert_data(row), "timestamp": _iso(timestamp)}
+    frame = {"type": kind, "id": row.id, "data": alert_data(row), "timestamp": iso(timestamp)}
     return AlertEvent(
         kind=kind,
         id=row.id,
@@ -98,5 +98,6 @@ async def publish(event: AlertEvent) -> None:
         await layer.group_send(GROUP, event.as_message())
 
 
-def _iso(moment: Any) -> str | None:
+def iso(moment: Any) -> str | None:
+    """A time as ISO 8601 UTC with a Z (None stays None)."""
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
