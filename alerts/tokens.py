@@ -43,16 +43,22 @@ def create_token(
     name: str, *, expires_in_days: float | None = None, now: datetime | None = None
 ) -> tuple[AlertToken, str]:
     """Store a new token and return it with its secret value (the only time it is known)."""
+    token = AlertToken(name=name)
+    return token, issue(token, expires_in_days=expires_in_days, now=now)
+
+
+def issue(
+    token: AlertToken, *, expires_in_days: float | None = None, now: datetime | None = None
+) -> str:
+    """Give an unsaved token its secret and expiry, save it, and return the secret."""
     now = now or timezone.now()
     raw = new_token()
-    token = AlertToken.objects.create(
-        name=name,
-        key_hash=hash_token(raw),
-        prefix=raw[:12],
-        created_at=now,
-        expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
-    )
-    return token, raw
+    token.key_hash = hash_token(raw)
+    token.prefix = raw[:12]
+    token.created_at = now
+    token.expires_at = None if expires_in_days is None else now + timedelta(days=expires_in_days)
+    token.save()
+    return raw
 
 
 def authenticate(raw: object, *, now: datetime | None = None) -> AlertToken:
