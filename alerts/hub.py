@@ -59,6 +59,11 @@ class AlertHub:
         for session in list(self.sessions):
             session.offer(event)
 
+    async def dispatch_and_yield(self, event: AlertEvent) -> None:
+        """Dispatch, then let the sessions write it before the next one (bursts stay short)."""
+        self.dispatch(event)
+        await asyncio.sleep(0)
+
     async def _start(self) -> None:
         if self._layer is not None:
             self._channel = await self._layer.new_channel()
@@ -80,7 +85,9 @@ class AlertHub:
 
     async def _listen(self, channel: str) -> None:
         while True:
-            self.dispatch(AlertEvent.from_message(await self._layer.receive(channel)))
+            await self.dispatch_and_yield(
+                AlertEvent.from_message(await self._layer.receive(channel))
+            )
 
     async def _renew_membership(self, channel: str) -> None:
         while True:
@@ -97,7 +104,7 @@ class AlertHub:
                 log.exception("alert_relay_poll_failed")
                 continue
             for row in new:
-                self.dispatch(event_for(row, ALERT))
+                await self.dispatch_and_yield(event_for(row, ALERT))
                 last_id = row.id
             for row in changed:
                 key = (row.id, row.status)
@@ -105,7 +112,7 @@ class AlertHub:
                     since, seen_at_since = row.status_changed_at, set()
                 if key not in seen_at_since:
                     seen_at_since.add(key)
-                    self.dispatch(event_for(row, UPDATE))
+                    await self.dispatch_and_yield(event_for(row, UPDATE))
 
 
 def _relay_start() -> tuple[int, datetime]:

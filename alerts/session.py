@@ -59,10 +59,11 @@ class Session:
         self._overflowed = False
         self._recent: deque[float] = deque()
         self._tasks: list[asyncio.Task] = []
+        self.flow_controlled = False
 
     async def open(self, *, token: str | None, user: Any, raw_send: Any) -> None:
         """Start after the handshake: authenticate now, or wait for an `auth` message."""
-        watch_writes(raw_send, self._writable.clear, self._writable.set)
+        self.flow_controlled = watch_writes(raw_send, self._writable.clear, self._writable.set)
         if token is not None:
             await self._authenticate(token)
         elif getattr(user, "is_active", False) and getattr(user, "is_staff", False):
@@ -167,7 +168,12 @@ class Session:
         await self.hub.join(self)
         self.cursor = await database_sync_to_async(store.latest_alert_id)()
         await self.send_text(protocol.welcome(self.correlation_id, self.cursor))
-        log.info("subscriber_authenticated", token_id=self.token_id, user_id=self.user_id)
+        log.info(
+            "subscriber_authenticated",
+            token_id=self.token_id,
+            user_id=self.user_id,
+            flow_controlled=self.flow_controlled,
+        )
         self._tasks.append(asyncio.create_task(self._pump()))
         self._tasks.append(asyncio.create_task(self._check_periodically()))
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -18,6 +20,7 @@ from alerts.detector import FeeLevels, Thresholds, detect, parse_transaction
 from alerts.events import ALERT, event_for, publish
 from alerts.feed import FeedConfig, MempoolFeed
 from alerts.mempool_simulator import MempoolSimulator, make_transaction
+from tests.support import PYTHON, ROOT, ServiceProcess, free_port, service_env, wait_for_port
 
 RNG = random.Random(20240601)
 
@@ -134,3 +137,74 @@ async def subscriber(token: str, **subscribe: Any) -> WebsocketCommunicator:
     await communicator.send_json_to({"type": "subscribe", **subscribe})
     assert (await next_frame(communicator))["type"] == "subscribed"
     return communicator
+
+
+class Stack:
+    """Real processes of the service sharing one SQLite file: migrate, worker, daphne, commands."""
+
+    def __init__(self, tmp_path: Path, *, redis_url: str | None = None, **env: str) -> None:
+        self.tmp_path = tmp_path
+        self.env = service_env(
+            DJANGO_SETTINGS_MODULE="tests.alerts.process_settings",
+            ORACLE_DATA_DIR=str(tmp_path),
+            DATABASE_URL=f"sqlite:///{tmp_path / 'oracle.sqlite3'}",
+            **env,
+        )
+        self.env.pop("REDIS_URL", None)
+        if redis_url:
+            self.env["REDIS_URL"] = redis_url
+        self.processes: list[ServiceProcess] = []
+
+    def run(self, *args: str) -> str:
+        """Run `manage.py ARGS` to completion; its stdout."""
+        done = subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def start(self, name: str, argv: list[str], port: int | None = None) -> ServiceProcess:
+        log_path = self.tmp_path / f"{name}.log"
+        process = subprocess.Popen(
+            [PYTHON, *argv],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_path.open("w"),
+        )
+        service = ServiceProcess(process, log_path, port)
+        self.processes.append(service)
+        if port is not None:
+            try:
+                wait_for_port(port, timeout=60, process=process)
+            except Exception:
+                raise RuntimeError(
+                    f"{name} did not start: {log_path.read_text()[-2000:]}"
+                ) from None
+        return service
+
+    def daphne(self, *extra: str) -> ServiceProcess:
+        port = free_port()
+        argv = [
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *extra,
+            "oracle.asgi:application",
+        ]
+        return self.start(f"daphne-{port}", argv, port)
+
+    def worker(self) -> ServiceProcess:
+        return self.start("worker", ["manage.py", "run_worker", "--only", "feed"])
+
+    def stop(self) -> None:
+        for service in self.processes:
+            service.stop()
