@@ -68,7 +68,8 @@ def watch_writes(send: Any, on_pause: Callable[[], None], on_resume: Callable[[]
     if transport is None or not hasattr(transport, "registerProducer"):
         return False
     previous = getattr(transport, "producer", None)
-    if previous is not None and not getattr(transport, "streamingProducer", False):
+    streaming = getattr(transport, "streamingProducer", getattr(transport, "streaming", False))
+    if previous is not None and not streaming:  # a pull producer expects other calls
         return False
     if previous is not None:
         transport.unregisterProducer()

@@ -7,13 +7,16 @@ catches up from the store first. So replay followed by live has no gap and no du
 
 Slow clients: events wait in the session's own queue (at most `client_queue`); the socket is not
 written while the server's write buffer for it is full (see `alerts.backpressure`). When the queue
-overflows, the client gets `{"type": "lag", "last_id": N}` and the connection is closed with 4409;
-it resumes with `since_id: N`. Nothing one client does delays another.
+overflows, the client gets `{"type": "lag", "last_id": N}` and, once that has drained (at most 10 s),
+the connection is closed with 4409; it resumes with `since_id: N`, N being the last alert it
+received (so a client cut off for any reason resumes the same way). Nothing one client does delays
+another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,6 +33,8 @@ from alerts.hub import AlertHub, hub_for_this_loop
 from alerts.limits import SubscriberLimits
 
 log = structlog.get_logger(__name__)
+
+LAG_DRAIN_SECONDS = 10.0
 
 SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int], Awaitable[None]]
@@ -287,4 +292,6 @@ class Session:
         log.warning("subscriber_lagging", last_id=self.cursor, queued=len(self.inbox))
         self.inbox.clear()
         await self.send_text(protocol.lag(self.cursor))
+        with contextlib.suppress(TimeoutError):  # give a slow reader the chance to see why
+            await asyncio.wait_for(self._writable.wait(), LAG_DRAIN_SECONDS)
         await self.close(protocol.CLOSE_LAGGING)
