@@ -4,4 +4,6 @@ from django.urls import path
 
 from alerts.consumers import AlertsConsumer
 
-websocket_urlpatterns = [path("ws/alerts/", AlertsConsumer.as_asgi())]
+WEBSOCKET_PATH = "/ws/alerts/"
+
+websocket_urlpatterns = [path(WEBSOCKET_PATH.lstrip("/"), AlertsConsumer.as_asgi())]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET
 from alerts import store, tokens
 from alerts.api import BadParameters, alert_resource, check_txid, whale_query
 from alerts.models import WhaleAlert
+from alerts.routing import WEBSOCKET_PATH
 
 
 def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -86,4 +88,9 @@ def whale_summary(request: HttpRequest) -> JsonResponse:
 @staff_member_required
 def live_page(request: HttpRequest) -> HttpResponse:
     """The live feed for operators, through the same WebSocket as other subscribers."""
-    return render(request, "alerts/live.html")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Live whale alerts",
+        "websocket_path": WEBSOCKET_PATH,
+    }
+    return render(request, "alerts/live.html", context)

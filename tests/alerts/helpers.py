@@ -188,8 +188,8 @@ class Stack:
                 ) from None
         return service
 
-    def daphne(self, *extra: str) -> ServiceProcess:
-        port = free_port()
+    def daphne(self, *extra: str, port: int | None = None) -> ServiceProcess:
+        port = port or free_port()
         argv = [
             "-m",
             "daphne",
