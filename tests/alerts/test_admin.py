@@ -117,3 +117,11 @@ def test_feed_status_page(admin_client):
         "no message from the mempool backend for 3"
         in admin_client.get("/admin/alerts/feedstatus/").content.decode()
     )
+
+
+def test_live_page_is_for_staff(admin_client, client):
+    page = admin_client.get("/alerts/live")
+    assert page.status_code == 200
+    assert b'data-url="/ws/alerts/"' in page.content and b"alerts/live.js" in page.content
+    anonymous = client.get("/alerts/live")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")

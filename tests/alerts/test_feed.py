@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from alerts.detector import Thresholds
-from alerts.feed import backoff_delay
+from alerts.feed import FeedConfig, backoff_delay
 from alerts.feed_status import ERROR, OK, feed_health, mempool_feed_check
 from alerts.models import AlertStatus, FeedStatus, WhaleAlert
 from tests.alerts.helpers import eventually, minnow, running_feed, whale
@@ -229,3 +229,10 @@ def test_backoff_doubles_with_jitter_up_to_the_cap():
         delays = [backoff_delay(attempt, 1.0, 60.0) for _ in range(50)]
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(set(delays)) > 1
+
+
+def test_feed_config_comes_from_the_settings(settings):
+    settings.WHALE_MIN_BTC, settings.WHALE_MIN_USD = 250.0, 5e6
+    config = FeedConfig.from_settings()
+    assert config.thresholds == Thresholds(250.0, 5e6)
+    assert (config.ws_url, config.http_url) == (settings.MEMPOOL_WS_URL, settings.MEMPOOL_URL)
