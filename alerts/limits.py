@@ -19,6 +19,7 @@ class SubscriberLimits:
     client_queue: int = 500  # messages waiting for one slow client before it is told to resume
     replay_page: int = 200
     relay_poll_seconds: float = 0.1  # without a shared channel layer: how often the store is polled
+    safety_poll_seconds: float = 5.0  # with one (Redis): the store is still polled, as a safety net
 
     @classmethod
     def from_settings(cls) -> SubscriberLimits:

@@ -169,7 +169,7 @@ class Session:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
-        self.hub = hub_for_this_loop(self.limits.relay_poll_seconds)
+        self.hub = hub_for_this_loop(self.limits)
         await self.hub.join(self)
         self.cursor = await database_sync_to_async(store.latest_alert_id)()
         await self.send_text(protocol.welcome(self.correlation_id, self.cursor))

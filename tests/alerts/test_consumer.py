@@ -16,6 +16,7 @@ from django.utils import timezone
 from alerts import store, tokens
 from alerts.events import ALERT, UPDATE, event_for, publish
 from alerts.hub import hub_for_this_loop
+from alerts.limits import SubscriberLimits
 from alerts.models import AlertToken
 from tests.alerts.helpers import connect_ws, frame_of_type, inject, next_frame, subscriber
 
@@ -244,7 +245,7 @@ async def test_since_id_beyond_the_newest_alert_waits_for_new_ones(token):
 
 
 async def test_a_lost_live_message_is_filled_from_the_store(token, settings):
-    settings.ALERTS_RELAY_POLL_SECONDS = 3600  # only the channel layer delivers
+    settings.ALERTS_RELAY_POLL_SECONDS = settings.ALERTS_SAFETY_POLL_SECONDS = 3600
     communicator = await subscriber(token)
     unannounced = await inject(announce=False)
     announced = await inject()
@@ -254,8 +255,8 @@ async def test_a_lost_live_message_is_filled_from_the_store(token, settings):
     await communicator.disconnect()
 
 
-@pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="the relay serves in-memory layers")
-async def test_without_the_channel_layer_the_store_relay_delivers(token):
+async def test_alerts_the_channel_layer_missed_come_from_the_store(token, settings):
+    settings.ALERTS_SAFETY_POLL_SECONDS = 0.05  # with Redis the store is polled as a safety net
     communicator = await subscriber(token)
     row = await inject(announce=False)
     assert (await frame_of_type(communicator, "whale_alert"))["id"] == row.id
@@ -365,10 +366,10 @@ async def test_token_revoked_or_expiring_mid_session_closes_it(token, settings, 
 
 async def test_overflowing_client_gets_lag_and_resumes_with_since_id(token, settings):
     settings.ALERTS_CLIENT_QUEUE = 3
-    settings.ALERTS_RELAY_POLL_SECONDS = 3600
+    settings.ALERTS_RELAY_POLL_SECONDS = settings.ALERTS_SAFETY_POLL_SECONDS = 3600
     communicator = await subscriber(token)
     rows = [await inject(announce=False) for _ in range(8)]
-    hub = hub_for_this_loop(3600)
+    hub = hub_for_this_loop(SubscriberLimits.from_settings())
     for row in rows:  # one burst, faster than any socket drains
         hub.dispatch(event_for(row, ALERT))
     lag = await frame_of_type(communicator, "lag")

@@ -92,7 +92,7 @@ async def test_two_daphne_processes_with_redis_both_get_every_alert(tmp_path, si
         simulator,
         redis_url=REDIS_URL,
         daphnes=2,
-        ALERTS_RELAY_POLL_SECONDS="3600",  # so only the channel layer can deliver
+        ALERTS_SAFETY_POLL_SECONDS="3600",  # so only the channel layer can deliver
     )
     try:
         stack.worker()
