@@ -29,6 +29,7 @@ from alerts.limits import SubscriberLimits
 log = structlog.get_logger(__name__)
 
 GROUP_RENEW_SECONDS = 60.0  # channels_redis forgets group members after a day, Redis on restart
+RECEIVE_RETRY_SECONDS = 0.5
 RELAY_BATCH = 500
 DISPATCH_CHUNK = 50  # events handed out before sessions write; at most a quarter of their queue
 
@@ -96,14 +97,23 @@ class AlertHub:
 
     async def _listen(self, channel: str) -> None:
         for count in itertools.count(1):
-            self.dispatch(AlertEvent.from_message(await self._layer.receive(channel)))
+            try:
+                message = await self._layer.receive(channel)
+            except Exception:  # a Redis timeout or restart must not end the listener
+                log.exception("alert_hub_receive_failed")
+                await asyncio.sleep(RECEIVE_RETRY_SECONDS)
+                continue
+            self.dispatch(AlertEvent.from_message(message))
             if count % self.chunk == 0:
                 await asyncio.sleep(0)
 
     async def _renew_membership(self, channel: str) -> None:
         while True:
             await asyncio.sleep(GROUP_RENEW_SECONDS)
-            await self._layer.group_add(GROUP, channel)
+            try:
+                await self._layer.group_add(GROUP, channel)
+            except Exception:
+                log.exception("alert_hub_group_renewal_failed")
 
     async def _relay(self, interval: float, last_id: int, since: datetime) -> None:
         seen_at_since: set[tuple[int, str]] = set()

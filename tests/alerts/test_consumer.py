@@ -387,3 +387,15 @@ async def test_tokens_stay_out_of_the_logs(token, json_logs):
     await communicator.disconnect()
     assert token not in json_logs.stream.getvalue()
     assert json_logs.events("subscriber_connected")[0]["query"] == "token=REDACTED&client=bot"
+
+
+async def test_the_hub_keeps_listening_after_a_channel_layer_error(token, settings, json_logs):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.alerts.flaky_layer.FirstReceiveFailsLayer"}
+    }
+    settings.ALERTS_RELAY_POLL_SECONDS = settings.ALERTS_SAFETY_POLL_SECONDS = 3600
+    communicator = await subscriber(token)
+    row = await inject()
+    assert (await frame_of_type(communicator, "whale_alert"))["id"] == row.id
+    assert json_logs.events("alert_hub_receive_failed")
+    await communicator.disconnect()
