@@ -52,12 +52,12 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "timestamp": {"type": "string", "format": "date", "description": "The UTC day."},
-            "utxoracle_price": {**_NUMBER_OR_NULL, "description": "On-chain price, USD."},
+            "utxoracle_price": {"type": "number", "description": "On-chain price, USD."},
             "mempool_price": {
                 **_NUMBER_OR_NULL,
                 "description": "Exchange price of that day from the mempool backend, USD.",
             },
-            "confidence": {**_NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "tx_count": {"type": "integer", "description": "Outputs that went into the price."},
             "diff_amount": {**_NUMBER_OR_NULL, "description": "mempool_price - utxoracle_price."},
             "diff_percent": {
@@ -66,11 +66,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "is_valid": {"type": "boolean"},
             "deviation": {
-                **_NUMBER_OR_NULL,
+                "type": "number",
                 "description": "Spread of the price points: 0 tight, 0.25 no cluster.",
             },
-            "block_first": _INTEGER_OR_NULL,
-            "block_last": _INTEGER_OR_NULL,
+            "block_first": {"type": "integer"},
+            "block_last": {"type": "integer"},
         },
     },
     "PriceList": {"type": "array", "items": _ref("PriceEntry")},

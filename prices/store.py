@@ -46,16 +46,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL);
     CREATE TABLE daily_prices (
         date DATE PRIMARY KEY,
-        utxoracle_price DOUBLE,
+        utxoracle_price DOUBLE NOT NULL,
         exchange_price DOUBLE,
         price_difference DOUBLE,
         avg_pct_diff DOUBLE,
-        confidence DOUBLE,
-        deviation DOUBLE,
+        confidence DOUBLE NOT NULL,
+        deviation DOUBLE NOT NULL,
         output_count INTEGER NOT NULL,
         price_point_count INTEGER NOT NULL,
-        block_first INTEGER,
-        block_last INTEGER,
+        block_first INTEGER NOT NULL,
+        block_last INTEGER NOT NULL,
         is_valid BOOLEAN NOT NULL,
         invalid_reason VARCHAR,
         algorithm VARCHAR NOT NULL,
@@ -84,16 +84,16 @@ class DayRecord:
     """One row of the daily series. Timestamps are naive UTC."""
 
     date: date
-    utxoracle_price: float | None
+    utxoracle_price: float
     exchange_price: float | None
     price_difference: float | None
     avg_pct_diff: float | None
-    confidence: float | None
-    deviation: float | None
+    confidence: float
+    deviation: float
     output_count: int
     price_point_count: int
-    block_first: int | None
-    block_last: int | None
+    block_first: int
+    block_last: int
     is_valid: bool
     invalid_reason: str | None
     algorithm: str
@@ -117,10 +117,10 @@ BLOCK_COLUMNS = tuple(f.name for f in fields(BlockRecord))
 
 
 def compare_prices(
-    utxoracle_price: float | None, exchange_price: float | None
+    utxoracle_price: float, exchange_price: float | None
 ) -> tuple[float | None, float | None]:
-    """(exchange - utxoracle, that difference in % of utxoracle), None when a price is missing."""
-    if utxoracle_price is None or exchange_price is None or utxoracle_price == 0:
+    """(exchange - utxoracle, that difference in % of utxoracle), None without exchange price."""
+    if exchange_price is None or utxoracle_price == 0:
         return None, None
     difference = exchange_price - utxoracle_price
     return round(difference, 2), round(difference / utxoracle_price * 100, 4)
@@ -232,10 +232,10 @@ class PriceWriter:
         return {row[0] for row in rows}
 
     def dates_without_exchange_price(self, first: date, last: date) -> list[date]:
-        """The days from `first` to `last` with a price but no exchange price."""
+        """The stored days from `first` to `last` without exchange price."""
         rows = self.conn.execute(
             "SELECT date FROM daily_prices WHERE date BETWEEN ? AND ?"
-            " AND exchange_price IS NULL AND utxoracle_price IS NOT NULL ORDER BY date",
+            " AND exchange_price IS NULL ORDER BY date",
             [first, last],
         ).fetchall()
         return [row[0] for row in rows]

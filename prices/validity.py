@@ -33,19 +33,13 @@ class ValidityRules:
             max_deviation=settings.PRICE_MAX_DEVIATION,
         )
 
-    def problems(
-        self, price: float | None, output_count: int, deviation: float | None
-    ) -> list[str]:
+    def problems(self, price: float, output_count: int, deviation: float) -> list[str]:
         """Every rule the result breaks, in words; an empty list means the day is valid."""
         found = []
-        if price is None:
-            found.append("no price")
-        elif not self.min_usd <= price <= self.max_usd:
+        if not self.min_usd <= price <= self.max_usd:
             found.append(f"price {price:,.2f} outside {self.min_usd:,.0f}..{self.max_usd:,.0f} USD")
         if output_count < self.min_outputs:
             found.append(f"{output_count} outputs, fewer than {self.min_outputs}")
-        if deviation is None:
-            found.append("no deviation")
-        elif deviation > self.max_deviation:
+        if deviation > self.max_deviation:
             found.append(f"deviation {deviation:.4f} above {self.max_deviation:g}")
         return found

@@ -9,9 +9,9 @@ from typing import Any
 from prices.store import BlockRecord, DayRecord, compare_prices
 
 
-def day_record(day: date, price: float | None = 63_000.0, **overrides: Any) -> DayRecord:
+def day_record(day: date, price: float = 63_000.0, **overrides: Any) -> DayRecord:
     """A valid day at `price` with an exchange price 0.5 % above it, unless overridden."""
-    exchange = overrides.pop("exchange_price", None if price is None else round(price * 1.005, 2))
+    exchange = overrides.pop("exchange_price", round(price * 1.005, 2))
     difference, percent = compare_prices(price, exchange)
     values: dict[str, Any] = {
         "date": day,

@@ -118,11 +118,13 @@ def test_exchange_prices_can_be_filled_in_later(store_file: Path) -> None:
     with open_writer() as writer:
         writer.save_day(day_record(DAY, exchange_price=None), [])
         writer.save_day(day_record(DAY + timedelta(days=1)), [])
-        writer.save_day(day_record(DAY + timedelta(days=2), price=None, is_valid=False), [])
-        assert writer.dates_without_exchange_price(DAY, DAY + timedelta(days=5)) == [DAY]
+        writer.save_day(invalid(day_record(DAY + timedelta(days=2), exchange_price=None)), [])
+        wanted = writer.dates_without_exchange_price(DAY, DAY + timedelta(days=5))
+        assert wanted == [DAY, DAY + timedelta(days=2)]
         writer.set_exchange_price(DAY, 63_630.0)
         writer.set_exchange_price(DAY - timedelta(days=1), 1.0)  # no such row: nothing happens
-        assert writer.dates_without_exchange_price(DAY, DAY + timedelta(days=5)) == []
+        wanted = writer.dates_without_exchange_price(DAY, DAY + timedelta(days=5))
+        assert wanted == [DAY + timedelta(days=2)]
     record = selectors.day_record(DAY)
     assert (record.exchange_price, record.price_difference, record.avg_pct_diff) == (
         63_630.0,
@@ -135,7 +137,6 @@ def test_exchange_prices_can_be_filled_in_later(store_file: Path) -> None:
 def test_compare_prices() -> None:
     assert compare_prices(50_000.0, 50_500.0) == (500.0, 1.0)
     assert compare_prices(50_000.0, 49_000.0) == (-1000.0, -2.0)
-    assert compare_prices(None, 1.0) == (None, None)
     assert compare_prices(1.0, None) == (None, None)
     assert compare_prices(0.0, 1.0) == (None, None)
 

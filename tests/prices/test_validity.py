@@ -18,10 +18,10 @@ def test_each_broken_rule_is_named() -> None:
     assert RULES.problems(500_000.01, 1000, 0.1) == ["price 500,000.01 outside 10,000..500,000 USD"]
     assert RULES.problems(63_000.0, 999, 0.1) == ["999 outputs, fewer than 1000"]
     assert RULES.problems(63_000.0, 1000, 0.2001) == ["deviation 0.2001 above 0.2"]
-    assert RULES.problems(None, 0, None) == [
-        "no price",
+    assert RULES.problems(1.0, 0, 0.3) == [
+        "price 1.00 outside 10,000..500,000 USD",
         "0 outputs, fewer than 1000",
-        "no deviation",
+        "deviation 0.3000 above 0.2",
     ]
 
 
