@@ -131,6 +131,7 @@ PRICE_MIN_USD = CONFIG.price_min_usd
 PRICE_MAX_USD = CONFIG.price_max_usd
 PRICE_MIN_OUTPUTS = CONFIG.price_min_outputs
 PRICE_MAX_DEVIATION = CONFIG.price_max_deviation
+PRICE_FRESHNESS_GRACE_SECONDS = CONFIG.price_freshness_grace_seconds
 WHALE_MIN_BTC = CONFIG.whale_min_btc
 WHALE_MIN_USD = CONFIG.whale_min_usd
 ORACLE_ADMIN_USER = CONFIG.oracle_admin_user
