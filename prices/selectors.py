@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from prices.store import (
     BLOCK_COLUMNS,
@@ -21,6 +22,23 @@ from prices.store import (
 )
 
 _DAY_SELECT = f"SELECT {', '.join(DAY_COLUMNS)} FROM daily_prices"
+
+# The API's view of a day: each field of the earlier service's JSON and its SQL expression.
+PRICE_ENTRY: dict[str, str] = {
+    "timestamp": "strftime(date, '%Y-%m-%d')",
+    "utxoracle_price": "utxoracle_price",
+    "mempool_price": "exchange_price",
+    "confidence": "confidence",
+    "tx_count": "output_count",
+    "diff_amount": "price_difference",
+    "diff_percent": "avg_pct_diff",
+    "is_valid": "is_valid",
+    "deviation": "deviation",
+    "block_first": "block_first",
+    "block_last": "block_last",
+}
+_ENTRY_SELECT = f"SELECT {', '.join(PRICE_ENTRY.values())} FROM daily_prices"
+_ENTRY_JSON = ", ".join(f"'{field}', {sql}" for field, sql in PRICE_ENTRY.items())
 
 
 def utc_today() -> date:
@@ -41,6 +59,37 @@ def latest_day() -> DayRecord | None:
             return None
         row = cursor.execute(f"{_DAY_SELECT} ORDER BY date DESC LIMIT 1").fetchone()
     return None if row is None else DayRecord(*row)
+
+
+def latest_price_entry() -> dict[str, Any] | None:
+    """The most recent stored day as the API shows it, or None for an empty series."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_ENTRY_SELECT} ORDER BY date DESC LIMIT 1").fetchone()
+    return None if row is None else dict(zip(PRICE_ENTRY, row, strict=True))
+
+
+def price_entries(first: date, last: date) -> list[tuple]:
+    """The stored days from `first` to `last` as rows of PRICE_ENTRY's fields, oldest first."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        return cursor.execute(
+            f"{_ENTRY_SELECT} WHERE date BETWEEN ? AND ? ORDER BY date", [first, last]
+        ).fetchall()
+
+
+def price_entries_json(first: date, last: date) -> str:
+    """The same as a JSON array of objects, rendered by DuckDB."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return "[]"
+        return cursor.execute(
+            f"SELECT coalesce(to_json(list(json_object({_ENTRY_JSON}) ORDER BY date)), '[]')"
+            "::VARCHAR FROM daily_prices WHERE date BETWEEN ? AND ?",
+            [first, last],
+        ).fetchone()[0]
 
 
 def day_record(day: date) -> DayRecord | None:

@@ -1,5 +1,5 @@
-"""The API's representations of the series: JSON objects with the earlier service's field names,
-and CSV."""
+"""The API's representations of the series: JSON objects with the earlier service's field names
+(see `prices.selectors.PRICE_ENTRY`), and CSV."""
 
 from __future__ import annotations
 
@@ -9,49 +9,17 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from prices.selectors import ComparisonStats, DayStatus, SeriesDay
-from prices.store import DayRecord
+from prices.selectors import PRICE_ENTRY, ComparisonStats, DayStatus, SeriesDay
 
-PRICE_FIELDS = (
-    "timestamp",
-    "utxoracle_price",
-    "mempool_price",
-    "confidence",
-    "tx_count",
-    "diff_amount",
-    "diff_percent",
-    "is_valid",
-    "deviation",
-    "block_first",
-    "block_last",
-)
+PRICE_FIELDS = tuple(PRICE_ENTRY)
 
 
-def price_entry(record: DayRecord) -> dict[str, Any]:
-    """One day as the API shows it (`tx_count` is the number of outputs the price used)."""
-    return {
-        "timestamp": record.date.isoformat(),
-        "utxoracle_price": record.utxoracle_price,
-        "mempool_price": record.exchange_price,
-        "confidence": record.confidence,
-        "tx_count": record.output_count,
-        "diff_amount": record.price_difference,
-        "diff_percent": record.avg_pct_diff,
-        "is_valid": record.is_valid,
-        "deviation": record.deviation,
-        "block_first": record.block_first,
-        "block_last": record.block_last,
-    }
-
-
-def price_csv(records: Iterable[DayRecord]) -> str:
-    """The days as CSV with a header row of PRICE_FIELDS; empty cells for missing values."""
+def price_csv(rows: Iterable[tuple]) -> str:
+    """Price entries as CSV with a header row of PRICE_FIELDS; empty cells for missing values."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PRICE_FIELDS)
-    for record in records:
-        entry = price_entry(record)
-        writer.writerow([_csv_cell(entry[f]) for f in PRICE_FIELDS])
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 

@@ -23,12 +23,13 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, fields
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import structlog
@@ -40,6 +41,8 @@ WRITE_LOCK_TIMEOUT = 30.0
 SNAPSHOT_POINTER = "CURRENT"
 _SNAPSHOT_NAME = re.compile(r"^[0-9]{1,24}\.duckdb$")
 _OPEN_ATTEMPTS = 5
+MEMO_SIZE = 256
+T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -79,8 +82,7 @@ class StoreUnavailable(Exception):
     """The price store cannot be read or written right now; the message says why."""
 
 
-@dataclass(frozen=True)
-class DayRecord:
+class DayRecord(NamedTuple):
     """One row of the daily series. Timestamps are naive UTC."""
 
     date: date
@@ -101,8 +103,7 @@ class DayRecord:
     computed_at: datetime
 
 
-@dataclass(frozen=True)
-class BlockRecord:
+class BlockRecord(NamedTuple):
     """One block of a day: its time and the median of its price points (None without points)."""
 
     date: date
@@ -112,8 +113,8 @@ class BlockRecord:
     price_points: int
 
 
-DAY_COLUMNS = tuple(f.name for f in fields(DayRecord))
-BLOCK_COLUMNS = tuple(f.name for f in fields(BlockRecord))
+DAY_COLUMNS = DayRecord._fields
+BLOCK_COLUMNS = BlockRecord._fields
 
 
 def compare_prices(
@@ -188,6 +189,7 @@ class PriceWriter:
     def __init__(self, conn: duckdb.DuckDBPyConnection, applied: list[int]) -> None:
         self.conn = conn
         self.applied = applied
+        self.changed = bool(applied)  # whether readers need a new snapshot
 
     def save_day(self, record: DayRecord, blocks: Sequence[BlockRecord]) -> SaveOutcome:
         """Insert or replace a day and its blocks in one transaction.
@@ -208,19 +210,20 @@ class PriceWriter:
                 f"INSERT INTO daily_prices ({', '.join(DAY_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(DAY_COLUMNS))})"
                 f" ON CONFLICT (date) DO UPDATE SET {updates}",
-                list(astuple(record)),
+                list(record),
             )
             self.conn.execute("DELETE FROM block_prices WHERE date = ?", [record.date])
             if blocks:
                 self.conn.executemany(
                     f"INSERT INTO block_prices ({', '.join(BLOCK_COLUMNS)})"
                     f" VALUES ({', '.join('?' * len(BLOCK_COLUMNS))})",
-                    [list(astuple(block)) for block in blocks],
+                    [list(block) for block in blocks],
                 )
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        self.changed = True
         return SaveOutcome.CREATED if existing is None else SaveOutcome.REPLACED
 
     def valid_dates(self, first: date, last: date) -> set[date]:
@@ -253,6 +256,7 @@ class PriceWriter:
             " WHERE date = ?",
             [exchange_price, difference, percent, day],
         )
+        self.changed = True
 
 
 def _connect_for_write(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
@@ -281,8 +285,9 @@ def open_writer(
 ) -> Iterator[PriceWriter]:
     """Hold the store's write lock for a short unit of work, then publish a snapshot.
 
-    The schema is brought up to date first. The snapshot is published even when the work fails,
-    so readers always see what was committed.
+    The schema is brought up to date first. A snapshot is published when the work changed
+    something (even if it failed afterwards, so readers see what was committed) or when none
+    exists yet.
     """
     path = path or store_path()
     conn = _connect_for_write(path, lock_timeout)
@@ -291,13 +296,15 @@ def open_writer(
         try:
             yield writer
         finally:
-            publish_snapshot(conn, path)
+            if writer.changed or _read_pointer(snapshot_dir(path)) is None:
+                publish_snapshot(conn, path)
     finally:
         conn.close()
 
 
 def migrate(path: Path | None = None) -> list[int]:
-    """Create or upgrade the store's schema and publish a snapshot; return the versions applied."""
+    """Create or upgrade the store's schema (publishing a snapshot if it changed or none exists);
+    return the versions applied."""
     with open_writer(path) as writer:
         return writer.applied
 
@@ -346,13 +353,35 @@ def _read_pointer(directory: Path) -> str | None:
 
 
 class SnapshotReader:
-    """One read-only connection per process to the current snapshot of a store."""
+    """One read-only connection per process to the current snapshot of a store, and the results
+    computed from that snapshot (it never changes, so they stay right until the next one)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, memo_size: int = MEMO_SIZE) -> None:
         self.directory = directory
         self._lock = threading.Lock()
         self._name: str | None = None
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._memo_name: str | None = None
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self._memo_size = memo_size
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`'s result for `key`, computed once per published snapshot."""
+        name = _read_pointer(self.directory)
+        with self._lock:
+            if name != self._memo_name:
+                self._memo_name = name
+                self._memo.clear()
+            elif key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            if name == self._memo_name:
+                self._memo[key] = value
+                while len(self._memo) > self._memo_size:
+                    self._memo.popitem(last=False)
+        return value
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
         """A new cursor on the current snapshot, or None when no snapshot exists yet.
@@ -381,6 +410,11 @@ class SnapshotReader:
 @functools.cache
 def _reader(directory: Path) -> SnapshotReader:
     return SnapshotReader(directory)
+
+
+def per_snapshot(key: Hashable, compute: Callable[[], T], path: Path | None = None) -> T:
+    """Reuse `compute()`'s result for `key` until a newer snapshot is published."""
+    return _reader(snapshot_dir(path or store_path())).memo(key, compute)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""The price API: thin views over `prices.selectors`, `prices.params` and `prices.serializers`."""
+"""The price API: thin views that parse parameters (`prices.params`) and return the answers of
+`prices.api`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from prices import selectors
+from prices import api, selectors
 from prices.openapi import openapi_document
 from prices.params import BadParameter, days_param, format_param, period_param
-from prices.serializers import comparison_entry, gaps_entry, price_csv, price_entry
 from prices.store import StoreUnavailable
 
 View = Callable[[HttpRequest], HttpResponse]
@@ -43,43 +43,28 @@ def json_errors(view: View) -> View:
 @require_safe
 @json_errors
 def latest(request: HttpRequest) -> HttpResponse:
-    record = selectors.latest_day()
-    if record is None:
-        return JsonResponse(
-            {"error": "not_found", "detail": "No prices yet: the series is empty."}, status=404
-        )
-    return JsonResponse(price_entry(record))
+    return api.latest().response()
 
 
 @require_safe
 @json_errors
 def historical(request: HttpRequest) -> HttpResponse:
     period = period_param(request.GET, selectors.utc_today())
-    output = format_param(request.GET)
-    records = selectors.days_between(period.first, period.last)
-    if output == "csv":
-        response = HttpResponse(price_csv(records), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="prices-{period.first}-{period.last}.csv"'
-        )
-        return response
-    return JsonResponse([price_entry(r) for r in records], safe=False)
+    return api.historical(period, format_param(request.GET)).response()
 
 
 @require_safe
 @json_errors
 def comparison(request: HttpRequest) -> HttpResponse:
     days = days_param(request.GET)
-    first, last = selectors.complete_days(days)
-    return JsonResponse(comparison_entry(selectors.comparison_stats(first, last), days))
+    return api.comparison(days, *selectors.complete_days(days)).response()
 
 
 @require_safe
 @json_errors
 def gaps(request: HttpRequest) -> HttpResponse:
     days = days_param(request.GET)
-    first, last = selectors.complete_days(days)
-    return JsonResponse(gaps_entry(selectors.series_days(first, last), days))
+    return api.gaps(days, *selectors.complete_days(days)).response()
 
 
 @require_safe

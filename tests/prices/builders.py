@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -36,7 +35,7 @@ def day_record(day: date, price: float = 63_000.0, **overrides: Any) -> DayRecor
 
 
 def invalid(record: DayRecord, reason: str = "deviation 0.3000 above 0.2") -> DayRecord:
-    return dataclasses.replace(record, is_valid=False, invalid_reason=reason)
+    return record._replace(is_valid=False, invalid_reason=reason)
 
 
 def block_records(day: date, count: int = 3, first_height: int = 870_000) -> list[BlockRecord]:

@@ -78,6 +78,20 @@ def test_latest_gives_the_most_recent_row_with_the_earlier_field_names(
     }
 
 
+def test_answers_follow_each_published_snapshot(client: Client, series: dict) -> None:
+    assert get(client, "/api/prices/latest")[1]["timestamp"] == TODAY.isoformat()
+    _, before = get(client, "/api/prices/historical", days="3")
+    with open_writer() as writer:
+        writer.save_day(day_record(ago(3), 61_000.0), [])
+        writer.save_day(day_record(TODAY + timedelta(days=1), 66_000.0), [])
+    assert get(client, "/api/prices/latest")[1]["utxoracle_price"] == 66_000.0
+    _, after = get(client, "/api/prices/historical", days="3")
+    assert [e["timestamp"] for e in after] == [
+        ago(3).isoformat(),
+        *(e["timestamp"] for e in before),
+    ]
+
+
 def test_historical_defaults_to_the_seven_complete_days_before_today(
     client: Client, series: dict
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,10 +14,12 @@ from prices.store import (
     SCHEMA_VERSION,
     SNAPSHOT_POINTER,
     SaveOutcome,
+    SnapshotReader,
     StoreUnavailable,
     compare_prices,
     migrate,
     open_writer,
+    per_snapshot,
     schema_version,
     snapshot_cursor,
     snapshot_dir,
@@ -107,7 +108,7 @@ def test_a_failed_save_leaves_the_previous_row(store_file: Path) -> None:
     first = day_record(DAY)
     with open_writer() as writer:
         writer.save_day(first, block_records(DAY, 2))
-        broken = dataclasses.replace(first, price_point_count=None)  # violates NOT NULL
+        broken = first._replace(price_point_count=None)  # violates NOT NULL
         with pytest.raises(duckdb.ConstraintException):
             writer.save_day(broken, block_records(DAY, 4))
     assert selectors.day_record(DAY) == first
@@ -153,10 +154,22 @@ def test_a_reader_keeps_its_snapshot_until_a_newer_one_is_published(store_file: 
 
 
 def test_only_the_current_and_the_previous_snapshot_are_kept(store_file: Path) -> None:
-    for _ in range(4):
-        migrate()
+    for days in range(4):
+        with open_writer() as writer:
+            writer.save_day(day_record(DAY + timedelta(days=days)), [])
     names = sorted(p.name for p in snapshot_dir(store_file).iterdir())
     assert len(names) == 3 and SNAPSHOT_POINTER in names
+
+
+def test_a_write_that_changes_nothing_publishes_nothing(store_file: Path) -> None:
+    migrate()
+    pointer = snapshot_dir(store_file) / SNAPSHOT_POINTER
+    published = pointer.read_text()
+    with open_writer() as writer:
+        writer.valid_dates(DAY, DAY)
+        writer.set_exchange_price(DAY, 1.0)  # no such day
+    assert migrate() == []
+    assert pointer.read_text() == published
 
 
 def test_a_damaged_snapshot_makes_the_store_unavailable(store_file: Path) -> None:
@@ -232,3 +245,28 @@ def test_an_unusable_store_file_is_reported(store_file: Path) -> None:
     store_file.write_bytes(b"garbage" * 1000)
     with pytest.raises(StoreUnavailable, match="cannot open"), open_writer():
         pass
+
+
+def test_results_are_reused_until_a_new_snapshot_is_published(store_file: Path) -> None:
+    calls = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert per_snapshot("k", compute) == 1 and per_snapshot("k", compute) == 1  # nothing published
+    migrate()
+    assert per_snapshot("k", compute) == 2 and per_snapshot("k", compute) == 2
+    assert per_snapshot("other", compute) == 3
+    with open_writer() as writer:
+        writer.save_day(day_record(DAY), [])
+    assert per_snapshot("k", compute) == 4
+
+
+def test_the_reuse_is_bounded(store_file: Path) -> None:
+    migrate()
+    reader = SnapshotReader(snapshot_dir(store_file), memo_size=2)
+    for key in "abc":
+        reader.memo(key, lambda key=key: key)
+    assert reader.memo("a", lambda: "recomputed") == "recomputed"
+    assert reader.memo("c", lambda: "recomputed") == "c"
