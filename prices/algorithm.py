@@ -105,79 +105,138 @@ def _micro_round_values() -> np.ndarray:
 
 
 MICRO_ROUND = _micro_round_values()
-# Exclusion intervals (r - tol*r, r + tol*r) sorted by lower end; a value lies in one of them iff
-# it is below the largest upper end among the intervals whose lower end is below it (two of the
-# accumulated values overlap, so a plain nearest-interval test would not do).
-_MICRO_ORDER = np.argsort(MICRO_ROUND - MICRO_TOLERANCE * MICRO_ROUND, kind="stable")
-MICRO_LOW = (MICRO_ROUND - MICRO_TOLERANCE * MICRO_ROUND)[_MICRO_ORDER]
-MICRO_HIGH_MAX = np.maximum.accumulate((MICRO_ROUND + MICRO_TOLERANCE * MICRO_ROUND)[_MICRO_ORDER])
+
+
+def _micro_intervals_per_bin() -> tuple[np.ndarray, np.ndarray]:
+    """For each histogram bin, the exclusion intervals (r - tol*r, r + tol*r) that reach into it,
+    padded with empty ones: a value then only needs testing against its own bin's few intervals.
+    """
+    low = MICRO_ROUND - MICRO_TOLERANCE * MICRO_ROUND
+    high = MICRO_ROUND + MICRO_TOLERANCE * MICRO_ROUND
+    upper = np.append(BIN_EDGES[1:], np.inf)
+    per_bin: list[list[tuple[float, float]]] = [[] for _ in BIN_EDGES]
+    for lo, hi in zip(low.tolist(), high.tolist(), strict=True):
+        first = int(np.searchsorted(upper, lo, side="right"))
+        last = int(np.searchsorted(BIN_EDGES, hi, side="left"))
+        for b in range(first, last):
+            per_bin[b].append((lo, hi))
+    width = max(len(intervals) for intervals in per_bin)
+    lows = np.full((len(BIN_EDGES), width), np.inf)
+    highs = np.full((len(BIN_EDGES), width), -np.inf)
+    for b, intervals in enumerate(per_bin):
+        for k, (lo, hi) in enumerate(intervals):
+            lows[b, k], highs[b, k] = lo, hi
+    return lows, highs
+
+
+MICRO_LOWS, MICRO_HIGHS = _micro_intervals_per_bin()
 
 
 class InsufficientData(ValueError):
     """The window holds too few usable outputs to find a price."""
 
 
+class _TxidRun:
+    """Txids sorted by their first 8 bytes, for exact vectorised lookups."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        keys = np.ascontiguousarray(rows[:, :8]).view(np.uint64).ravel()
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+        self.rows = rows[self.order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """For each row (whose 8-byte `keys` come sorted), the original position of its first
+        exact match here, or -1."""
+        size = len(self.keys)
+        low = np.searchsorted(self.keys, keys, side="left")  # sorted needles: a fast search
+        found = np.full(len(rows), -1, dtype=np.int64)
+        pending = np.flatnonzero(low < size)
+        step = 0
+        while len(pending):  # equal prefixes are compared in full, in original order
+            candidate = low[pending] + step
+            same_key = self.keys[candidate] == keys[pending]
+            pending, candidate = pending[same_key], candidate[same_key]
+            hit = (self.rows[candidate] == rows[pending]).all(axis=1)
+            found[pending[hit]] = self.order[candidate[hit]]
+            step += 1
+            pending = pending[~hit & (low[pending] + step < size)]
+        return found
+
+    @staticmethod
+    def merge(first: _TxidRun, second: _TxidRun) -> _TxidRun:
+        return _TxidRun(np.concatenate((first.rows, second.rows)))
+
+
 class OutputWindow:
     """The outputs of a window of consecutive blocks that pass the §3 filters.
 
-    Blocks must be added in height order: a kept transaction is dropped as "same day" when it
-    spends any transaction seen earlier in the window (itself included).
+    Blocks must be added in height order. A kept transaction is dropped as "same day" when it
+    spends a transaction at or before its own position in the window: the reference adds each
+    txid to its set before checking that transaction's inputs. Earlier blocks' txids are kept in
+    a few sorted runs (merged as they grow, about 40 bytes per transaction).
     """
 
     def __init__(self, tx_filter: TxFilter = DEFAULT_FILTER) -> None:
         self.tx_filter = tx_filter
-        self._seen: set[bytes] = set()
+        self._runs: list[_TxidRun] = []
         self._values: list[np.ndarray] = []
-        self._heights: list[int] = []
-        self._counts: list[int] = []
-        self._times: list[int] = []
 
-    def add(self, height: int, time: int, block: ParsedBlock) -> int:
-        """Add one parsed block; return how many of its outputs entered the window."""
-        seen = self._seen
-        same_day = self.tx_filter.drop_same_day
-        first_index: dict[bytes, int] = {}
-        if same_day:
-            for index, txid in enumerate(block.txids):
-                first_index.setdefault(txid, index)
-        sats: list[int] = []
-        for tx_index, spent, values in block.kept:
-            if same_day and any(
-                txid in seen or first_index.get(txid, tx_index + 1) <= tx_index for txid in spent
-            ):
-                continue
-            sats.extend(values)
-        seen.update(block.txids)
-        btc = np.array(sats, dtype=np.uint64).astype(np.float64) / 1e8
-        btc = btc[(btc > MIN_BTC) & (btc < MAX_BTC)]
-        self._values.append(btc)
-        self._heights.append(height)
-        self._times.append(time)
-        self._counts.append(len(btc))
-        return len(btc)
+    def add(self, block: ParsedBlock) -> None:
+        """Add the next block of the window."""
+        keep = np.ones(len(block.values), dtype=bool)
+        if self.tx_filter.drop_same_day:
+            rows = np.frombuffer(block.txids, dtype=np.uint8).reshape(-1, 32)
+            current = _TxidRun(rows)
+            if len(block.spent):
+                keys = np.ascontiguousarray(block.spent[:, :8]).view(np.uint64).ravel()
+                order = np.argsort(keys)
+                keys, spent = keys[order], block.spent[order]
+                earlier = np.zeros(len(spent), dtype=bool)
+                for run in self._runs:
+                    earlier |= run.find(spent, keys) >= 0
+                position = current.find(spent, keys)
+                spender = block.kept[block.spent_by[order]]
+                earlier |= (position >= 0) & (position <= spender)
+                keep = ~np.isin(block.value_of, block.spent_by[order][earlier])
+            self._runs.append(current)
+            while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+                last = self._runs.pop()
+                self._runs.append(_TxidRun.merge(self._runs.pop(), last))
+        btc = block.values[keep].astype(np.float64) / 1e8
+        self._values.append(btc[(btc > MIN_BTC) & (btc < MAX_BTC)])
 
-    @property
-    def values(self) -> np.ndarray:
-        """Output values in BTC, in block and transaction order."""
-        return np.concatenate(self._values) if self._values else np.zeros(0)
+    def __len__(self) -> int:
+        return len(self._values)
 
-    @property
-    def block_index(self) -> np.ndarray:
-        """For each value, the position of its block in the window."""
-        return np.repeat(np.arange(len(self._counts)), self._counts)
-
-    @property
-    def heights(self) -> list[int]:
-        return list(self._heights)
-
-    @property
-    def times(self) -> list[int]:
-        return list(self._times)
+    def outputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Values (BTC) of the outputs that enter the histogram, and each one's block position."""
+        if not self._values:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        counts = [len(values) for values in self._values]
+        return np.concatenate(self._values), np.repeat(np.arange(len(counts)), counts)
 
 
-def histogram(values: np.ndarray) -> np.ndarray:
-    """Counts per bin: a value goes to the largest bin whose lower edge is <= the value."""
-    bins = np.searchsorted(BIN_EDGES, values, side="right") - 1
+def bin_index(values: np.ndarray) -> np.ndarray:
+    """For each value, the largest bin `i` with `BIN_EDGES[i] <= value` (what the reference's
+    search finds): a guess from log10, then corrected against the edges themselves."""
+    last = len(BIN_EDGES) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.floor((np.log10(values) + 6) * 200) + 1
+    index = np.clip(np.nan_to_num(guess, nan=0.0), 0, last).astype(np.int64)
+    while True:
+        up = (index < last) & (BIN_EDGES[np.minimum(index + 1, last)] <= values)
+        down = BIN_EDGES[index] > values
+        if not (up.any() or down.any()):
+            return index
+        index += up.astype(np.int64) - down.astype(np.int64)
+
+
+def histogram(bins: np.ndarray) -> np.ndarray:
+    """Counts per bin, as floats."""
     return np.bincount(bins, minlength=len(BIN_EDGES)).astype(np.float64)
 
 
@@ -246,27 +305,41 @@ def rough_price(h: np.ndarray) -> RoughPrice:
     return RoughPrice(price, best_slide, scores)
 
 
-def micro_round_mask(values: np.ndarray) -> np.ndarray:
-    """True where a value lies strictly within ±0.01% of a micro round BTC amount."""
-    position = np.searchsorted(MICRO_LOW, values, side="left") - 1
+def micro_round_mask(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """True where a value lies strictly within ±0.01 % of a micro round BTC amount."""
     inside = np.zeros(len(values), dtype=bool)
-    has_low = position >= 0
-    inside[has_low] = values[has_low] < MICRO_HIGH_MAX[position[has_low]]
+    for k in range(MICRO_LOWS.shape[1]):
+        rows = np.flatnonzero(MICRO_LOWS[bins, k] < np.inf)
+        hit = (MICRO_LOWS[bins[rows], k] < values[rows]) & (
+            values[rows] < MICRO_HIGHS[bins[rows], k]
+        )
+        inside[rows[hit]] = True
     return inside
 
 
-def price_points(values: np.ndarray, rough: int) -> tuple[np.ndarray, np.ndarray]:
-    """The §7 price points `usd / value` and, for each, the index of its output."""
-    usable = ~micro_round_mask(values)
+def price_points(values: np.ndarray, bins: np.ndarray, rough: int) -> tuple[np.ndarray, np.ndarray]:
+    """The §7 price points `usd / value` and, for each, the index of its output.
+
+    Outputs are grouped by histogram bin (a linear-time sort) so that each USD amount only looks
+    at the bins its ±25 % window covers.
+    """
+    order = np.argsort(bins.astype(np.uint16), kind="stable")
+    sorted_values = values[order]
+    sorted_bins = bins[order]
+    starts = np.concatenate(([0], np.cumsum(np.bincount(bins, minlength=len(BIN_EDGES)))))
     points: list[np.ndarray] = []
     owners: list[np.ndarray] = []
     for usd in USD_AMOUNTS:
         expected = usd / rough
         low = expected - WIDE_WINDOW * expected
         high = expected + WIDE_WINDOW * expected
-        index = np.flatnonzero((values > low) & (values < high) & usable)
-        points.append(usd / values[index])
-        owners.append(index)
+        first, last = bin_index(np.array([low, high])).tolist()
+        segment = slice(starts[first], starts[last + 1])
+        chosen = sorted_values[segment]
+        inside = (chosen > low) & (chosen < high)
+        inside &= ~micro_round_mask(chosen, sorted_bins[segment])
+        points.append(usd / chosen[inside])
+        owners.append(order[segment][inside])
     return np.concatenate(points), np.concatenate(owners)
 
 
@@ -310,12 +383,11 @@ class PriceEstimate:
     block_points: list[int]
 
 
-def estimate_price(
-    values: np.ndarray, block_index: np.ndarray | None = None, block_count: int = 0
-) -> PriceEstimate:
+def estimate_price(values: np.ndarray, block_index: np.ndarray, block_count: int) -> PriceEstimate:
     """Run §4-§7 on the window's output values (BTC) and return the price and its spread."""
-    rough = rough_price(normalised_histogram(histogram(values))).price
-    points, owners = price_points(values, rough)
+    bins = bin_index(values)
+    rough = rough_price(normalised_histogram(histogram(bins))).price
+    points, owners = price_points(values, bins, rough)
     low = rough - TIGHT_WINDOW * rough
     high = rough + TIGHT_WINDOW * rough
     price, _, count = central_output(points, low, high)
@@ -332,23 +404,20 @@ def _block_detail(
     owners: np.ndarray,
     low: float,
     high: float,
-    block_index: np.ndarray | None,
+    block_index: np.ndarray,
     block_count: int,
 ) -> tuple[list[float | None], list[int]]:
     """Median and count of each block's price points inside (low, high)."""
-    if block_index is None or block_count == 0:
-        return [], []
     inside = (points > low) & (points < high)
     blocks = block_index[owners[inside]]
     chosen = points[inside]
-    order = np.argsort(blocks, kind="stable")
-    blocks, chosen = blocks[order], chosen[order]
     counts = np.bincount(blocks, minlength=block_count)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    medians: list[float | None] = [
-        float(np.median(chosen[s : s + c])) if c else None
-        for s, c in zip(starts.tolist(), counts.tolist(), strict=True)
-    ]
+    grouped = chosen[np.argsort(blocks, kind="stable")]
+    medians: list[float | None] = []
+    start = 0
+    for count in counts.tolist():
+        medians.append(float(np.median(grouped[start : start + count])) if count else None)
+        start += count
     return medians, counts.tolist()
 
 

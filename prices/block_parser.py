@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from hashlib import sha256
 
+import numpy as np
+
 HEADER_SIZE = 80
 COINBASE_PREVOUT = b"\x00" * 32 + b"\xff\xff\xff\xff"
 OP_RETURN = 0x6A
@@ -52,16 +54,25 @@ DEFAULT_FILTER = TxFilter()
 
 @dataclass(frozen=True, slots=True)
 class ParsedBlock:
-    """One parsed block.
+    """One parsed block, in compact arrays.
 
-    `txids` lists every transaction's txid in block order (internal byte order, as spent by
-    inputs). `kept` lists, for each transaction that passed the per-transaction rules, a tuple
-    `(tx_index, spent_txids, output_values_sats)`.
+    `txids` holds every transaction's txid (32 bytes each, internal byte order, as inputs spend
+    them) in block order. `kept` gives the block position of each transaction that passed the
+    per-transaction rules; `spent` (one 32-byte row per input) and `values` (satoshis, one per
+    output) belong to the kept transaction at position `spent_by` / `value_of` of `kept`.
     """
 
     time: int
-    txids: list[bytes]
-    kept: list[tuple[int, tuple[bytes, ...], tuple[int, ...]]]
+    txids: bytes
+    kept: np.ndarray
+    spent: np.ndarray
+    spent_by: np.ndarray
+    values: np.ndarray
+    value_of: np.ndarray
+
+    @property
+    def tx_count(self) -> int:
+        return len(self.txids) // 32
 
 
 def block_hash(raw: bytes) -> str:
@@ -78,17 +89,17 @@ def header_time(header: bytes) -> int:
     return int.from_bytes(header[68:72], "little")
 
 
-def merkle_root(txids: list[bytes]) -> bytes:
-    """The merkle root of txids (internal byte order), duplicating the last of an odd level."""
+def merkle_root(txids: bytes) -> bytes:
+    """The merkle root of concatenated 32-byte txids, duplicating the last of an odd level."""
     level = txids
-    while len(level) > 1:
-        if len(level) % 2:
-            level = [*level, level[-1]]
-        level = [
-            sha256(sha256(level[i] + level[i + 1]).digest()).digest()
-            for i in range(0, len(level), 2)
-        ]
-    return level[0]
+    while len(level) > 32:
+        if len(level) % 64:
+            level += level[-32:]
+        view = memoryview(level)
+        level = b"".join(
+            [sha256(sha256(view[i : i + 64]).digest()).digest() for i in range(0, len(level), 64)]
+        )
+    return bytes(level)
 
 
 def _varint(b: bytes, p: int) -> tuple[int, int]:
@@ -117,147 +128,162 @@ def parse_block(raw: bytes, tx_filter: TxFilter = DEFAULT_FILTER) -> ParsedBlock
     n = len(b)
     if n < HEADER_SIZE + 1:
         raise BlockParseError(n, "shorter than a block header and transaction count")
-    p = HEADER_SIZE
     try:
-        tx_count, p = _varint(b, p)
+        tx_count, p = _varint(b, HEADER_SIZE)
         _check_count(tx_count, p, n, MIN_TX_SIZE, "transaction")
         if tx_count == 0:
             raise BlockParseError(HEADER_SIZE, "block has no transactions")
-        txids, kept = _parse_transactions(b, p, tx_count, tx_filter)
+        walk = _Walk(b, tx_filter)
+        end = walk.run(p, tx_count)
     except IndexError:
         raise BlockParseError(n, "truncated block") from None
+    if end != n:
+        raise BlockParseError(end, f"{n - end} unexpected bytes after the last transaction")
+    txids = b"".join(walk.txids)
     if merkle_root(txids) != b[36:68]:
         raise BlockParseError(36, "merkle root does not match the transactions")
-    return ParsedBlock(int.from_bytes(b[68:72], "little"), txids, kept)
+    data = np.frombuffer(b, dtype=np.uint8)
+    kept = np.array(walk.kept, dtype=np.int64).reshape(-1, 5)
+    spent_at, spent_by = _item_offsets(b, data, kept[:, 1], kept[:, 2], 36, 4)
+    value_at, value_of = _item_offsets(b, data, kept[:, 3], kept[:, 4], 8, 0)
+    return ParsedBlock(
+        time=int.from_bytes(b[68:72], "little"),
+        txids=txids,
+        kept=kept[:, 0].copy(),
+        spent=data[spent_at[:, None] + np.arange(32)],
+        spent_by=spent_by,
+        values=data[value_at[:, None] + np.arange(8)].view("<u8").ravel(),
+        value_of=value_of,
+    )
 
 
-def _parse_transactions(
-    b: bytes, p: int, tx_count: int, f: TxFilter
-) -> tuple[list[bytes], list[tuple[int, tuple[bytes, ...], tuple[int, ...]]]]:
-    """Walk `tx_count` transactions from offset `p` (hot loop: kept flat on purpose)."""
-    n = len(b)
-    max_in = f.max_inputs
-    exact_out = f.exact_outputs
-    max_wit = f.max_witness_bytes
-    drop_cb = f.drop_coinbase
-    drop_opr = f.drop_op_return
-    txids: list[bytes] = []
-    kept: list[tuple[int, tuple[bytes, ...], tuple[int, ...]]] = []
-    append_txid = txids.append
-    append_kept = kept.append
-    for tx_index in range(tx_count):
-        start = p
-        segwit = b[p + 4] == 0 and b[p + 5] == 1
-        p += 6 if segwit else 4
-        # inputs
-        n_in = b[p]
-        if n_in < 0xFD:
-            p += 1
-        else:
-            n_in, p = _varint(b, p)
-            _check_count(n_in, p, n, MIN_INPUT_SIZE, "input")
-        inputs_at = p
-        coinbase = False
-        for _ in range(n_in):
-            q = p + 36
-            sl = b[q]
-            if sl < 0xFD:
-                q += 1
+def _item_offsets(
+    b: bytes, data: np.ndarray, starts: np.ndarray, counts: np.ndarray, head: int, tail: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of the inputs (or outputs) of already validated transactions, and the row each
+    belongs to. An item is `head` bytes, a CompactSize script length, the script, `tail` bytes."""
+    rows = np.arange(len(starts))
+    at = starts.copy()
+    offsets = [np.zeros(0, dtype=np.int64)]
+    owners = [np.zeros(0, dtype=np.int64)]
+    for item in range(int(counts.max(initial=0))):
+        live = rows[counts > item]
+        here = at[live]
+        offsets.append(here)
+        owners.append(live)
+        length = data[here + head].astype(np.int64)
+        step = head + 1 + length + tail
+        for i in np.flatnonzero(length >= 0xFD).tolist():  # long scripts: rare
+            size, after = _varint(b, int(here[i]) + head)
+            step[i] = after - int(here[i]) + size + tail
+        at[live] = here + step
+    return np.concatenate(offsets), np.concatenate(owners)
+
+
+class _Walk:
+    """One pass over a block's transactions: every txid, and for each kept transaction
+    (index, inputs offset, input count, outputs offset, output count)."""
+
+    def __init__(self, b: bytes, tx_filter: TxFilter) -> None:
+        self.b = b
+        self.filter = tx_filter
+        self.txids: list[bytes] = []
+        self.kept: list[tuple[int, int, int, int, int]] = []
+
+    def run(self, p: int, tx_count: int) -> int:
+        """Walk `tx_count` transactions from offset `p` (the hot loop, kept flat on purpose);
+        return the offset after the last one."""
+        b = self.b
+        n = len(b)
+        f = self.filter
+        max_in = f.max_inputs
+        exact_out = f.exact_outputs
+        max_wit = f.max_witness_bytes
+        drop_cb = f.drop_coinbase
+        drop_opr = f.drop_op_return
+        view = memoryview(b)
+        append_txid = self.txids.append
+        keep = self.kept.append
+        for tx_index in range(tx_count):
+            start = p
+            segwit = b[p + 4] == 0 and b[p + 5] == 1
+            p += 6 if segwit else 4
+            # inputs
+            n_in = b[p]
+            if n_in < 0xFD:
+                p += 1
             else:
-                sl, q = _varint(b, q)
-            if b[p + 35] == 0xFF and b[p : p + 36] == COINBASE_PREVOUT:
-                coinbase = True
-            p = q + sl + 4
-        # outputs
-        n_out = b[p]
-        if n_out < 0xFD:
-            p += 1
-        else:
-            n_out, p = _varint(b, p)
-            _check_count(n_out, p, n, MIN_OUTPUT_SIZE, "output")
-        outputs_at = p
-        op_return = False
-        for _ in range(n_out):
-            q = p + 8
-            sl = b[q]
-            if sl < 0xFD:
-                q += 1
-            else:
-                sl, q = _varint(b, q)
-            if sl and b[q] == OP_RETURN:
-                op_return = True
-            p = q + sl
-        outputs_end = p
-        # witness: the largest per-input total of item lengths
-        witness = 0
-        if segwit:
+                n_in, p = _varint(b, p)
+                _check_count(n_in, p, n, MIN_INPUT_SIZE, "input")
+            inputs_at = p
+            coinbase = False
             for _ in range(n_in):
-                items = b[p]
-                if items < 0xFD:
-                    p += 1
+                if b[p + 35] == 0xFF and b[p : p + 36] == COINBASE_PREVOUT:
+                    coinbase = True
+                sl = b[p + 36]
+                if sl < 0xFD:
+                    p += 41 + sl  # prevout 36, length 1, script, sequence 4
                 else:
-                    items, p = _varint(b, p)
-                    _check_count(items, p, n, 1, "witness item")
-                total = 0
-                for _ in range(items):
-                    il = b[p]
-                    if il < 0xFD:
+                    sl, q = _varint(b, p + 36)
+                    p = q + sl + 4
+            # outputs
+            n_out = b[p]
+            if n_out < 0xFD:
+                p += 1
+            else:
+                n_out, p = _varint(b, p)
+                _check_count(n_out, p, n, MIN_OUTPUT_SIZE, "output")
+            outputs_at = p
+            op_return = False
+            for _ in range(n_out):
+                sl = b[p + 8]
+                if sl < 0xFD:
+                    if sl and b[p + 9] == OP_RETURN:
+                        op_return = True
+                    p += 9 + sl  # value 8, length 1, script
+                else:
+                    sl, q = _varint(b, p + 8)
+                    if b[q] == OP_RETURN:
+                        op_return = True
+                    p = q + sl
+            outputs_end = p
+            # witness: the largest per-input total of item lengths
+            witness = 0
+            if segwit:
+                for _ in range(n_in):
+                    items = b[p]
+                    if items < 0xFD:
                         p += 1
                     else:
-                        il, p = _varint(b, p)
-                    total += il
-                    p += il
-                if total > witness:
-                    witness = total
-        p += 4
-        if p > n:
-            raise BlockParseError(n, "truncated locktime")
-        if segwit:
-            stripped = b[start : start + 4] + b[start + 6 : outputs_end] + b[p - 4 : p]
-            txid = sha256(sha256(stripped).digest()).digest()
-        else:
-            txid = sha256(sha256(b[start:p]).digest()).digest()
-        append_txid(txid)
-        if (
-            (max_in is None or n_in <= max_in)
-            and (exact_out is None or n_out == exact_out)
-            and not (drop_cb and coinbase)
-            and not (drop_opr and op_return)
-            and (max_wit is None or witness <= max_wit)
-        ):
-            if n_in == 1:
-                spent: tuple[bytes, ...] = (b[inputs_at : inputs_at + 32],)
+                        items, p = _varint(b, p)
+                        _check_count(items, p, n, 1, "witness item")
+                    total = 0
+                    for _ in range(items):
+                        il = b[p]
+                        if il < 0xFD:
+                            p += 1 + il
+                        else:
+                            il, p = _varint(b, p)
+                            p += il
+                        total += il
+                    if total > witness:
+                        witness = total
+            p += 4
+            if p > n:
+                raise BlockParseError(n, "truncated transaction")
+            if segwit:
+                digest = sha256(view[start : start + 4])
+                digest.update(view[start + 6 : outputs_end])
+                digest.update(view[p - 4 : p])
+                append_txid(sha256(digest.digest()).digest())
             else:
-                spent = _spent_txids(b, inputs_at, n_in)
-            second = outputs_at + 9 + b[outputs_at + 8]
-            if n_out == 2 and b[outputs_at + 8] < 0xFD:
-                values: tuple[int, ...] = (
-                    int.from_bytes(b[outputs_at : outputs_at + 8], "little"),
-                    int.from_bytes(b[second : second + 8], "little"),
-                )
-            else:
-                values = _values(b, outputs_at, n_out)
-            append_kept((tx_index, spent, values))
-    if p != n:
-        raise BlockParseError(p, f"{n - p} unexpected bytes after the last transaction")
-    return txids, kept
-
-
-def _spent_txids(b: bytes, p: int, count: int) -> tuple[bytes, ...]:
-    """The previous txids of `count` inputs starting at `p` (already validated)."""
-    spent = []
-    for _ in range(count):
-        spent.append(b[p : p + 32])
-        sl, q = _varint(b, p + 36)
-        p = q + sl + 4
-    return tuple(spent)
-
-
-def _values(b: bytes, p: int, count: int) -> tuple[int, ...]:
-    """The satoshi values of `count` outputs starting at `p` (already validated)."""
-    values = []
-    for _ in range(count):
-        values.append(int.from_bytes(b[p : p + 8], "little"))
-        sl, q = _varint(b, p + 8)
-        p = q + sl
-    return tuple(values)
+                append_txid(sha256(sha256(view[start:p]).digest()).digest())
+            if (
+                (max_in is None or n_in <= max_in)
+                and (exact_out is None or n_out == exact_out)
+                and not (drop_cb and coinbase)
+                and not (drop_opr and op_return)
+                and (max_wit is None or witness <= max_wit)
+            ):
+                keep((tx_index, inputs_at, n_in, outputs_at, n_out))
+        return p

@@ -303,14 +303,14 @@ class BitcoindSource(BlockSource):
             result = self._result(self._decode(body, ref.height), "getblock", ref.height)
             if not isinstance(result, str):
                 raise self._error(ref.height, "getblock: result is not a hex string")
-            hex_text = result.encode("ascii", "replace")
+            hex_text = memoryview(result.encode("ascii", "replace"))
         try:
             return binascii.unhexlify(hex_text)
         except (binascii.Error, ValueError):
             raise self._error(ref.height, "getblock: result is not valid hex") from None
 
 
-def _fast_hex_result(body: bytes) -> bytes | None:
+def _fast_hex_result(body: bytes) -> memoryview | None:
     """The hex of a plain `{"result":"<hex>","error":null,...}` reply without decoding the JSON
     (a block's hex is megabytes long); None when the reply has any other shape."""
     prefix = b'{"result":"'
@@ -319,7 +319,7 @@ def _fast_hex_result(body: bytes) -> bytes | None:
     end = body.find(b'"', len(prefix))
     if end < 0 or not body[end:].replace(b" ", b"").startswith(b'","error":null'):
         return None
-    return body[len(prefix) : end]
+    return memoryview(body)[len(prefix) : end]
 
 
 class FallbackSource(BlockSource):

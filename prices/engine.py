@@ -183,13 +183,12 @@ def _compute(
     total = len(refs)
     if progress:
         progress("blocks", 0, total)
-    for done, (ref, parsed) in enumerate(
-        zip(refs, stream_blocks(source, refs, tx_filter, workers), strict=True), start=1
-    ):
-        window.add(ref.height, ref.time, parsed)
+    for done, parsed in enumerate(stream_blocks(source, refs, tx_filter, workers), start=1):
+        window.add(parsed)
         if progress:
             progress("blocks", done, total)
-    estimate = estimate_price(window.values, window.block_index, total)
+    values, block_index = window.outputs()
+    estimate = estimate_price(values, block_index, total)
     blocks = [
         BlockPrice(ref.height, ref.time, median, points)
         for ref, median, points in zip(
