@@ -113,10 +113,11 @@ def cold_requests(port: int, path: str, store: Path, count: int) -> list[float]:
     """Milliseconds of the first request after each of `count` snapshot publications."""
     from prices.store import open_writer
 
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     timings = []
-    for _ in range(count):
-        with open_writer(store):
-            pass  # publishes a new snapshot: answers are rendered again
+    for attempt in range(count):
+        with open_writer(store) as writer:  # a change: a new snapshot is published
+            writer.set_exchange_price(yesterday, 60_000.0 + attempt)
         timings += timed_requests(port, path, 1)
     return timings
 
