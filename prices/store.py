@@ -172,9 +172,9 @@ def apply_migrations(conn: duckdb.DuckDBPyConnection) -> list[int]:
             conn.execute(MIGRATIONS[version - 1])
             conn.execute("INSERT INTO schema_version VALUES (?, ?)", [version, utc_now()])
             conn.execute("COMMIT")
-        except BaseException:
+        except duckdb.Error as exc:
             conn.execute("ROLLBACK")
-            raise
+            raise StoreUnavailable(f"schema version {version} could not be applied: {exc}") from exc
         applied.append(version)
         log.info("price_store_migrated", version=version)
     return applied

@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 
 from prices.openapi import openapi_document
 from prices.selectors import missing_price_dates, utc_today
+from prices.serializers import PRICE_FIELDS
 from prices.store import SNAPSHOT_POINTER, migrate, open_writer, snapshot_dir
 from tests.prices.builders import block_records, day_record, invalid
 from tests.prices.openapi_check import check_response
@@ -55,6 +56,12 @@ def test_latest_is_404_json_on_an_empty_series(client: Client, store_file: Path)
     response, body = get(client, "/api/prices/latest")
     assert response.status_code == 404
     assert "No prices yet" in body["detail"]
+
+
+def test_an_empty_series_has_no_history(client: Client, store_file: Path) -> None:
+    assert get(client, "/api/prices/historical", days="30")[1] == []
+    _, text = get(client, "/api/prices/historical", days="30", format="csv")
+    assert text.splitlines() == [",".join(PRICE_FIELDS)]
 
 
 def test_latest_gives_the_most_recent_row_with_the_earlier_field_names(

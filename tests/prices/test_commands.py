@@ -114,6 +114,19 @@ def test_update_prices_computes_the_missing_days_of_the_window(
     assert selectors.missing_price_dates(1) == []
 
 
+def test_backfill_prices_fails_when_a_day_cannot_be_computed(
+    store_file: Path, mempool: MempoolStub, settings
+) -> None:
+    settings.ELECTRS_URL, settings.PRICE_SOURCE = "http://127.0.0.1:9", ("esplora",)
+    settings.HTTP_RETRIES = 0
+    day = str(selectors.utc_today() - timedelta(days=3))
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("backfill_prices", "--from", day, "--to", day, stdout=out)
+    assert exit_info.value.code == 1
+    assert out.getvalue().splitlines()[0].startswith(f"{day} failed - block source esplora")
+
+
 def test_update_prices_fails_when_a_day_cannot_be_computed(
     store_file: Path, mempool: MempoolStub, settings
 ) -> None:

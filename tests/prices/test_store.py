@@ -64,6 +64,16 @@ def test_a_newer_schema_than_the_code_is_refused(store_file: Path) -> None:
         pass
 
 
+def test_a_migration_that_fails_leaves_the_file_as_it_was(store_file: Path) -> None:
+    store_file.parent.mkdir(parents=True)
+    with duckdb.connect(str(store_file)) as conn:
+        conn.execute("CREATE TABLE daily_prices (anything INTEGER)")
+    with pytest.raises(StoreUnavailable, match="schema version 1 could not be applied"):
+        migrate()
+    with duckdb.connect(str(store_file), read_only=True) as conn:
+        assert schema_version(conn) == 0
+
+
 def test_saving_a_day_creates_then_replaces_it_with_its_blocks(store_file: Path) -> None:
     with open_writer() as writer:
         assert writer.save_day(day_record(DAY), block_records(DAY, 3)) is SaveOutcome.CREATED
@@ -182,6 +192,10 @@ def test_a_damaged_snapshot_makes_the_store_unavailable(store_file: Path) -> Non
     (directory / SNAPSHOT_POINTER).write_text("../../etc/passwd")
     with pytest.raises(StoreUnavailable, match="does not name a snapshot"):
         selectors.ping_price_store()
+    (directory / SNAPSHOT_POINTER).unlink()
+    (directory / SNAPSHOT_POINTER).mkdir()
+    with pytest.raises(StoreUnavailable, match="cannot read"):
+        selectors.latest_day()
 
 
 def test_a_snapshot_that_keeps_vanishing_is_reported(store_file: Path) -> None:
