@@ -117,9 +117,12 @@ def _varint(b: bytes, p: int) -> tuple[int, int]:
     return value, end
 
 
-def _check_count(count: int, p: int, n: int, unit: int, what: str) -> None:
-    if count * unit > n - p:
+def _count(b: bytes, p: int, unit: int, what: str) -> tuple[int, int]:
+    """A CompactSize count at `p` that the remaining bytes can hold (at least `unit` each)."""
+    count, after = _varint(b, p)
+    if count * unit > len(b) - after:
         raise BlockParseError(p, f"{what} count {count} exceeds the remaining bytes")
+    return count, after
 
 
 def parse_block(raw: bytes, tx_filter: TxFilter = DEFAULT_FILTER) -> ParsedBlock:
@@ -129,8 +132,7 @@ def parse_block(raw: bytes, tx_filter: TxFilter = DEFAULT_FILTER) -> ParsedBlock
     if n < HEADER_SIZE + 1:
         raise BlockParseError(n, "shorter than a block header and transaction count")
     try:
-        tx_count, p = _varint(b, HEADER_SIZE)
-        _check_count(tx_count, p, n, MIN_TX_SIZE, "transaction")
+        tx_count, p = _count(b, HEADER_SIZE, MIN_TX_SIZE, "transaction")
         if tx_count == 0:
             raise BlockParseError(HEADER_SIZE, "block has no transactions")
         walk = _Walk(b, tx_filter)
@@ -213,8 +215,7 @@ class _Walk:
             if n_in < 0xFD:
                 p += 1
             else:
-                n_in, p = _varint(b, p)
-                _check_count(n_in, p, n, MIN_INPUT_SIZE, "input")
+                n_in, p = _count(b, p, MIN_INPUT_SIZE, "input")
             inputs_at = p
             coinbase = False
             for _ in range(n_in):
@@ -231,8 +232,7 @@ class _Walk:
             if n_out < 0xFD:
                 p += 1
             else:
-                n_out, p = _varint(b, p)
-                _check_count(n_out, p, n, MIN_OUTPUT_SIZE, "output")
+                n_out, p = _count(b, p, MIN_OUTPUT_SIZE, "output")
             outputs_at = p
             op_return = False
             for _ in range(n_out):
@@ -255,8 +255,7 @@ class _Walk:
                     if items < 0xFD:
                         p += 1
                     else:
-                        items, p = _varint(b, p)
-                        _check_count(items, p, n, 1, "witness item")
+                        items, p = _count(b, p, 1, "witness item")
                     total = 0
                     for _ in range(items):
                         il = b[p]

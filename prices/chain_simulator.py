@@ -126,6 +126,23 @@ def serialize_tx(
     return version + b"\x00\x01" + stripped + b"".join(witness) + tail, txid
 
 
+def assemble_block(
+    txs: list[bytes], txids: list[bytes], *, time: int, parent: bytes = bytes(32), nonce: int = 0
+) -> bytes:
+    """A serialized block: an 80-byte header (with the real merkle root) and the transactions."""
+    header = b"".join(
+        (
+            (0x20000000).to_bytes(4, "little"),
+            parent,
+            merkle_root(b"".join(txids)),
+            time.to_bytes(4, "little"),
+            (0x17034219).to_bytes(4, "little"),
+            nonce.to_bytes(4, "little"),
+        )
+    )
+    return header + encode_varint(len(txs)) + b"".join(txs)
+
+
 @dataclass(frozen=True)
 class ChainParams:
     """Everything that determines a simulated chain; equal params give identical bytes."""
@@ -272,18 +289,13 @@ class SimulatedChain:
             if len(recent) < 64:
                 recent.append(tx)
         txs = txs[: self.params.txs_per_block]
-        txids = [txid for _, txid in txs]
-        header = b"".join(
-            (
-                (0x20000000).to_bytes(4, "little"),
-                _sha256d(f"{self.params.seed}:label:{height - 1}".encode()),
-                merkle_root(b"".join(txids)),
-                self.block_time(height).to_bytes(4, "little"),
-                (0x17034219).to_bytes(4, "little"),
-                rng.getrandbits(32).to_bytes(4, "little"),
-            )
+        return assemble_block(
+            [raw for raw, _ in txs],
+            [txid for _, txid in txs],
+            time=self.block_time(height),
+            parent=_sha256d(f"{self.params.seed}:label:{height - 1}".encode()),
+            nonce=rng.getrandbits(32),
         )
-        return header + encode_varint(len(txs)) + b"".join(raw for raw, _ in txs)
 
     def _coinbase(self, height: int, rng: random.Random) -> tuple[bytes, bytes]:
         """A legacy coinbase with two outputs (decoy amounts when a decoy is set)."""
@@ -400,7 +412,8 @@ class Faults:
     delay_s: float = 0.0  # sleep before answering
     bad_hex_heights: set[int] = field(default_factory=set)  # raw block as invalid hex
     truncate_heights: set[int] = field(default_factory=set)  # raw block cut in half
-    flip_heights: set[int] = field(default_factory=set)  # one byte of a transaction flipped
+    flip_heights: set[int] = field(default_factory=set)  # one bit of a transaction flipped
+    swap_heights: set[int] = field(default_factory=set)  # the next block's bytes instead
 
 
 class RpcError(Exception):
@@ -440,6 +453,7 @@ class SimulatorServer:
         self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     @property
     def url(self) -> str:
@@ -448,15 +462,19 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        self._httpd.serve_forever(poll_interval)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._serving:
+            self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread:
             self._thread.join()
@@ -470,12 +488,11 @@ class SimulatorServer:
     # --- content with faults applied --------------------------------------------------------
 
     def raw_block(self, height: int) -> bytes:
-        raw = self.chain.block(height)
+        raw = self.chain.block(height + 1 if height in self.faults.swap_heights else height)
         if height in self.faults.truncate_heights:
             return raw[: len(raw) // 2]
-        if height in self.faults.flip_heights:
-            position = len(raw) * 2 // 3
-            return raw[:position] + bytes((raw[position] ^ 0x10,)) + raw[position + 1 :]
+        if height in self.faults.flip_heights:  # the last transaction's locktime
+            return raw[:-1] + bytes((raw[-1] ^ 0x10,))
         return raw
 
     def block_hex(self, height: int) -> bytes:
@@ -655,8 +672,15 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: serve a simulated chain until interrupted."""
+def _override(text: str) -> tuple[int, int]:
+    height, _, stamp = text.partition("=")
+    if not (height.isdigit() and stamp.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected HEIGHT=UNIXTIME, got {text!r}")
+    return int(height), int(stamp)
+
+
+def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
+    """The server the command line describes (not started yet)."""
     parser = argparse.ArgumentParser(
         prog="python -m prices.chain_simulator",
         description="Serve a deterministic synthetic chain as Esplora REST and Core JSON-RPC.",
@@ -667,10 +691,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 1, 1))
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--price", type=float, default=63_000.0)
-    parser.add_argument("--daily-change", type=float, default=0.02)
+    parser.add_argument("--daily-change", type=float, default=0.0)
     parser.add_argument("--intraday-drift", type=float, default=0.01)
     parser.add_argument("--txs-per-block", type=int, default=300)
     parser.add_argument("--decoy-price", type=float, default=None)
+    parser.add_argument(
+        "--disorder", type=float, default=0.05, help="share of blocks stamped early"
+    )
+    parser.add_argument(
+        "--time-override",
+        type=_override,
+        action="append",
+        default=[],
+        metavar="HEIGHT=UNIXTIME",
+        help="stamp a block with this time (repeatable)",
+    )
     parser.add_argument("--cookie-file", default=None, help="write an RPC cookie here")
     parser.add_argument("--rpc-user", default=None)
     parser.add_argument("--rpc-password", default=None)
@@ -686,12 +721,14 @@ def main(argv: list[str] | None = None) -> None:
         intraday_drift=args.intraday_drift,
         txs_per_block=args.txs_per_block,
         decoy_price=args.decoy_price,
+        disorder=args.disorder,
+        time_overrides=dict(args.time_override),
     )
     chain = SimulatedChain(params, cache_blocks=args.cache_blocks)
     if args.warm:
         for height in range(params.base_height, chain.tip + 1):
             chain.block_hash(height)
-    server = SimulatorServer(
+    return SimulatorServer(
         chain,
         args.host,
         args.port,
@@ -699,10 +736,15 @@ def main(argv: list[str] | None = None) -> None:
         rpc_user=args.rpc_user,
         rpc_password=args.rpc_password,
     )
-    days = chain.days
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: serve a simulated chain until interrupted."""
+    server = server_from_args(argv)
+    chain = server.chain
     print(
-        f"simulated chain: heights {params.base_height}..{chain.tip}, days {days[0]}..{days[-1]},"
-        f" serving Esplora and RPC at {server.url}",
+        f"simulated chain: heights {chain.params.base_height}..{chain.tip},"
+        f" days {chain.days[0]}..{chain.days[-1]}, serving Esplora and RPC at {server.url}",
         flush=True,
     )
     try:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -55,7 +55,7 @@ class Command(CorrelatedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         source = block_source_from_settings([options["source"]] if options["source"] else None)
-        bar = _ProgressBar() if sys.stderr.isatty() else None
+        bar = ProgressBar() if sys.stderr.isatty() else None
         try:
             if options["date"] is not None:
                 result = compute_day_price(options["date"], source, bar, workers=options["workers"])
@@ -75,7 +75,7 @@ class Command(CorrelatedCommand):
         else:
             self.stdout.write(_summary(result))
 
-    def _fail(self, message: str, status: int) -> None:
+    def _fail(self, message: str, status: int) -> NoReturn:
         self.stderr.write(f"oracle_price: {message}")
         raise SystemExit(status)
 
@@ -94,15 +94,18 @@ def _summary(result: OracleResult) -> str:
     )
 
 
-class _ProgressBar:
-    """A tqdm bar on stderr driven by the engine's progress callback."""
+class ProgressBar:
+    """A tqdm bar (blocks fetched and parsed, rate, ETA) driven by the engine's progress callback."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: TextIO | None = None) -> None:
+        self._file = file or sys.stderr
         self._bar: tqdm | None = None
 
     def __call__(self, event: str, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=total, desc="blocks fetched and parsed", unit="block")
+            self._bar = tqdm(
+                total=total, desc="blocks fetched and parsed", unit="block", file=self._file
+            )
         self._bar.total = total
         self._bar.n = done
         self._bar.refresh()
