@@ -305,8 +305,7 @@ def test_the_docs_page_works_offline(client: Client) -> None:
     page = response.content.decode()
     assert "/static/prices/api-docs.js" in page and "/api/openapi.json" in page
     script = client.get("/static/prices/api-docs.js")
-    assert script.status_code == 200
-    assert "openapi" in b"".join(script.streaming_content).decode().lower()
+    assert script.status_code == 200 and "javascript" in script["Content-Type"]
     static_dir = Path(__file__).resolve().parents[2] / "prices" / "static" / "prices"
     for asset in [*static_dir.iterdir(), Path("templates/prices/api_docs.html")]:
         assert "http://" not in asset.read_text() and "https://" not in asset.read_text()
