@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import structlog
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import close_old_connections
 from django.utils import timezone
 
 from prices.ingestion import DayOutcome, DayStatus, PriceIngestion, RunSummary, Stopped
@@ -132,18 +131,14 @@ def run_queued_backfills(
 ) -> int:
     """Run the queued requests, oldest first, until none is left or a stop is requested."""
     ran = 0
-    close_old_connections()
-    try:
-        while not should_stop():
-            request = (
-                BackfillRequest.objects.filter(status=Status.QUEUED)
-                .order_by("created_at", "id")
-                .first()
-            )
-            if request is None:
-                break
-            run_backfill(request, ingestion_factory(), should_stop)
-            ran += 1
-    finally:
-        close_old_connections()
+    while not should_stop():
+        request = (
+            BackfillRequest.objects.filter(status=Status.QUEUED)
+            .order_by("created_at", "id")
+            .first()
+        )
+        if request is None:
+            break
+        run_backfill(request, ingestion_factory(), should_stop)
+        ran += 1
     return ran
