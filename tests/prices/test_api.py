@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 import types
 from datetime import timedelta
@@ -264,8 +265,8 @@ def _routes(patterns: list, prefix: str = "") -> list[str]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             found += _routes(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            found.append("/" + prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):  # <str:txid> is {txid} in OpenAPI
+            found.append(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", "/" + prefix + str(pattern.pattern)))
     return found
 
 
