@@ -1,5 +1,9 @@
-"""The OpenAPI 3.1 part for `/api/whales*`: merge `OPENAPI_PATHS` into the document's `paths`
-and `OPENAPI_COMPONENTS` into its `components`."""
+"""The alerts app's part of the OpenAPI 3.1 document (merged by `prices.openapi`): `PATHS` for
+`/api/whales*` and the live page, `SCHEMAS` and `TAGS`.
+
+The REST endpoints take `Authorization: Bearer <subscriber token>`; the document's components
+have no security schemes yet, so that is said in each operation's description.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +36,34 @@ _HOURS = _param(
     {"type": "number", "exclusiveMinimum": 0, "maximum": 8784, "default": 24},
     "look back this many hours (by storage time)",
 )
+_AUTH = (
+    " Requires `Authorization: Bearer <token>` (a subscriber token from the admin or"
+    " `manage.py create_alert_token`)."
+)
 _ERRORS = {
-    "400": _json("Error", "invalid parameters; `parameters` names each one"),
-    "401": _json("Error", "missing, malformed, unknown, expired or revoked token"),
+    "400": _json("AlertsError", "invalid parameters; `parameters` names each one"),
+    "401": _json("AlertsError", "missing, malformed, unknown, expired or revoked token"),
 }
 
-OPENAPI_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
+    "/alerts/live": {
+        "get": {
+            "summary": "Live whale alerts page (HTML, staff login)",
+            "description": "Shows the feed of the `/ws/alerts/` WebSocket with filters.",
+            "operationId": "liveWhalesPage",
+            "tags": ["alerts"],
+            "responses": {
+                "200": {"description": "the page", "content": {"text/html": {}}},
+                "302": {"description": "to the admin login when not logged in as staff"},
+            },
+        }
+    },
     "/api/whales": {
         "get": {
             "summary": "Recent whale alerts, newest first",
+            "description": "Alerts stored in the last `hours`, filtered." + _AUTH,
             "operationId": "listWhales",
-            "tags": ["whale alerts"],
-            "security": [{"alertToken": []}],
+            "tags": ["alerts"],
             "parameters": [
                 _HOURS,
                 _param("min_btc", {"type": "number", "minimum": 0}, "at least this total output"),
@@ -67,9 +87,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/whales/summary": {
         "get": {
             "summary": "Totals of the whale alerts of the last hours",
+            "description": "Count, total BTC, average fee rate, RBF count, by status." + _AUTH,
             "operationId": "summariseWhales",
-            "tags": ["whale alerts"],
-            "security": [{"alertToken": []}],
+            "tags": ["alerts"],
             "parameters": [_HOURS],
             "responses": {"200": _json("WhaleSummary", "the summary"), **_ERRORS},
         }
@@ -77,9 +97,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/whales/{txid}": {
         "get": {
             "summary": "One whale alert by transaction id",
+            "description": "The stored alert with its current status." + _AUTH,
             "operationId": "getWhale",
-            "tags": ["whale alerts"],
-            "security": [{"alertToken": []}],
+            "tags": ["alerts"],
             "parameters": [
                 {
                     "name": "txid",
@@ -90,81 +110,74 @@ OPENAPI_PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _json("WhaleAlert", "the alert"),
-                "404": _json("Error", "no alert for that txid"),
+                "404": _json("AlertsError", "no alert for that txid"),
                 **_ERRORS,
             },
         }
     },
 }
 
-OPENAPI_COMPONENTS: dict[str, Any] = {
-    "securitySchemes": {
-        "alertToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "a subscriber token (admin or `manage.py create_alert_token`)",
-        }
+TAGS = [{"name": "alerts", "description": "Whale alerts: stored large mempool transactions."}]
+
+SCHEMAS: dict[str, Any] = {
+    "WhaleAlert": {
+        "type": "object",
+        "required": ["id", "txid", "btc_value", "fee", "vsize", "fee_rate", "rbf", "status"],
+        "properties": {
+            "id": {"type": "integer", "description": "increasing; use as since_id"},
+            "txid": {"type": "string"},
+            "btc_value": {"type": "number", "description": "total output value"},
+            "usd_value": _NUMBER_OR_NULL,
+            "fee": {"type": "integer", "description": "satoshis"},
+            "vsize": {"type": "integer", "description": "virtual bytes"},
+            "fee_rate": {"type": "number", "description": "sat/vB"},
+            "rbf": {"type": "boolean", "description": "signals BIP-125 replaceability"},
+            "urgency": {**_NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
+            "expected_confirmation": {
+                "type": ["string", "null"],
+                "enum": ["next_block", "within_3", "within_6", "later", None],
+            },
+            "input_count": {"type": "integer"},
+            "output_count": {"type": "integer"},
+            "largest_output_btc": {"type": "number"},
+            "first_seen": _TIME,
+            "status": {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
+            "replaced_by": {"type": ["string", "null"]},
+            "confirmed_at": {"type": ["string", "null"], "format": "date-time"},
+            "created_at": _TIME,
+        },
     },
-    "schemas": {
-        "WhaleAlert": {
-            "type": "object",
-            "required": ["id", "txid", "btc_value", "fee", "vsize", "fee_rate", "rbf", "status"],
-            "properties": {
-                "id": {"type": "integer", "description": "increasing; use as since_id"},
-                "txid": {"type": "string"},
-                "btc_value": {"type": "number", "description": "total output value"},
-                "usd_value": _NUMBER_OR_NULL,
-                "fee": {"type": "integer", "description": "satoshis"},
-                "vsize": {"type": "integer", "description": "virtual bytes"},
-                "fee_rate": {"type": "number", "description": "sat/vB"},
-                "rbf": {"type": "boolean", "description": "signals BIP-125 replaceability"},
-                "urgency": {**_NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
-                "expected_confirmation": {
-                    "type": ["string", "null"],
-                    "enum": ["next_block", "within_3", "within_6", "later", None],
-                },
-                "input_count": {"type": "integer"},
-                "output_count": {"type": "integer"},
-                "largest_output_btc": {"type": "number"},
-                "first_seen": _TIME,
-                "status": {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
-                "replaced_by": {"type": ["string", "null"]},
-                "confirmed_at": {"type": ["string", "null"], "format": "date-time"},
-                "created_at": _TIME,
-            },
+    "WhaleAlertList": {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer", "description": "all matches (results are limited)"},
+            "results": {"type": "array", "items": {"$ref": _REF + "WhaleAlert"}},
         },
-        "WhaleAlertList": {
-            "type": "object",
-            "properties": {
-                "count": {"type": "integer", "description": "all matches (results are limited)"},
-                "results": {"type": "array", "items": {"$ref": _REF + "WhaleAlert"}},
-            },
-        },
-        "WhaleSummary": {
-            "type": "object",
-            "properties": {
-                "hours": {"type": "number"},
-                "count": {"type": "integer"},
-                "total_btc": {"type": "number"},
-                "avg_fee_rate": _NUMBER_OR_NULL,
-                "rbf_count": {"type": "integer"},
-                "by_status": {
-                    "type": "object",
-                    "properties": {
-                        "pending": {"type": "integer"},
-                        "replaced": {"type": "integer"},
-                        "confirmed": {"type": "integer"},
-                    },
+    },
+    "WhaleSummary": {
+        "type": "object",
+        "properties": {
+            "hours": {"type": "number"},
+            "count": {"type": "integer"},
+            "total_btc": {"type": "number"},
+            "avg_fee_rate": _NUMBER_OR_NULL,
+            "rbf_count": {"type": "integer"},
+            "by_status": {
+                "type": "object",
+                "properties": {
+                    "pending": {"type": "integer"},
+                    "replaced": {"type": "integer"},
+                    "confirmed": {"type": "integer"},
                 },
             },
         },
-        "Error": {
-            "type": "object",
-            "properties": {
-                "error": {"type": "string"},
-                "detail": {"type": "string"},
-                "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
+    },
+    "AlertsError": {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string"},
+            "detail": {"type": "string"},
+            "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
 }
