@@ -8,6 +8,10 @@ generated traffic:
 
 then point the service at it with MEMPOOL_URL=http://127.0.0.1:8999 and
 MEMPOOL_WS_URL=ws://127.0.0.1:8999/api/v1/ws.
+
+Exchange prices: `/api/v1/prices` answers `price_usd` (`--price`); `/api/v1/historical-price`
+answers the price of the asked timestamp's UTC day from `historical_usd` (`--historical-prices`, a
+JSON object of "YYYY-MM-DD": USD) as one point at noon of that day, and no point for other days.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ import random
 import re
 import time
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -125,6 +132,7 @@ class MempoolSimulator:
             "minimumFee": 1,
         }
         self.price_usd: float | None = 60_000.0
+        self.historical_usd: dict[date, float] = {}
         self.accepting = True
         self.listed_only: set[str] = set()  # listed in txids, gone when fetched (mined meanwhile)
         self.requests: list[str] = []
@@ -231,8 +239,21 @@ class MempoolSimulator:
         finally:
             self.tracking.discard(connection)
 
+    def historical_price(self, query: str) -> tuple[HTTPStatus, Any]:
+        """The `/api/v1/historical-price` answer for a query string (mempool.space's shape)."""
+        values = parse_qs(query)
+        stamp = values.get("timestamp", [""])[0]
+        if values.get("currency", ["USD"])[0] != "USD" or not stamp.isdigit():
+            return HTTPStatus.BAD_REQUEST, {"error": "expected currency=USD and a unix timestamp"}
+        day = datetime.fromtimestamp(int(stamp), UTC).date()
+        price = self.historical_usd.get(day)
+        noon = int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp())
+        points = [] if price is None else [{"time": noon, "USD": price}]
+        return HTTPStatus.OK, {"prices": points, "exchangeRates": {}}
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        parts = urlsplit(request.path)
+        path = parts.path
         self.requests.append(path)
         if path == WS_PATH:
             if not self.accepting:
@@ -244,6 +265,9 @@ class MempoolSimulator:
             return _json(connection, self.fees)
         if path == "/api/v1/prices":
             return _json(connection, {"time": int(time.time()), "USD": self.price_usd})
+        if path == "/api/v1/historical-price":
+            status, payload = self.historical_price(parts.query)
+            return _json(connection, payload, status)
         match = _TX_PATH.match(path)
         if match and match.group(1).lower() in self.mempool:
             return _json(connection, self.mempool[match.group(1).lower()])
@@ -283,8 +307,10 @@ async def run_traffic(
             await asyncio.wait_for(stop.wait(), update_every)
 
 
-def _json(connection: ServerConnection, payload: Any) -> Response:
-    response = connection.respond(HTTPStatus.OK, json.dumps(payload))
+def _json(
+    connection: ServerConnection, payload: Any, status: HTTPStatus = HTTPStatus.OK
+) -> Response:
+    response = connection.respond(status, json.dumps(payload))
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
     return response
@@ -298,8 +324,20 @@ def _hex(rng: random.Random, size: int) -> str:
     return rng.randbytes(size).hex()
 
 
+def load_prices(path: str) -> dict[date, float]:
+    """A JSON file of {"YYYY-MM-DD": USD} as dates and prices."""
+    try:
+        data = json.loads(Path(path).read_text())
+        return {date.fromisoformat(day): float(usd) for day, usd in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        message = f"{path}: not a JSON object of dates and prices ({exc})"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 async def _main(args: argparse.Namespace) -> None:
     simulator = await MempoolSimulator(args.host, args.port).start()
+    simulator.price_usd = args.price
+    simulator.historical_usd = args.historical_prices
     print(f"mempool simulator: {simulator.url} (WebSocket {simulator.ws_url})", flush=True)
     await run_traffic(
         simulator,
@@ -324,6 +362,16 @@ def main(argv: list[str] | None = None) -> None:
         "--block-every", type=float, default=600.0, metavar="SECONDS", help="mine this often"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--price", type=float, default=60_000.0, metavar="USD", help="/api/v1/prices answers this"
+    )
+    parser.add_argument(
+        "--historical-prices",
+        type=load_prices,
+        default={},
+        metavar="FILE",
+        help='/api/v1/historical-price answers from this JSON object of "YYYY-MM-DD": USD',
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
 import subprocess
 import time
+from datetime import UTC, date, datetime
 
+import pytest
 import requests
 from websockets.asyncio.client import connect
 
-from alerts.mempool_simulator import run_traffic
+from alerts.mempool_simulator import load_prices, run_traffic
+from prices.exchange import ExchangePrices
 from tests.support import PYTHON, ROOT, free_port, wait_for_port
 
 
@@ -58,6 +62,53 @@ async def test_rest_endpoints(simulator):
     assert (await asyncio.to_thread(get, "/nowhere")).status_code == 404
 
 
+def _noon(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp())
+
+
+async def test_historical_prices_answer_one_point_inside_the_asked_day(simulator):
+    simulator.historical_usd = {date(2025, 3, 8): 85_302.0}
+    get = lambda query: requests.get(  # noqa: E731
+        f"{simulator.url}/api/v1/historical-price?{query}", timeout=5
+    )
+    morning = _noon(date(2025, 3, 8)) - 40_000
+    known = await asyncio.to_thread(get, f"currency=USD&timestamp={morning}")
+    assert known.json() == {
+        "prices": [{"time": _noon(date(2025, 3, 8)), "USD": 85_302.0}],
+        "exchangeRates": {},
+    }
+    unknown = await asyncio.to_thread(get, f"currency=USD&timestamp={_noon(date(2025, 3, 9))}")
+    assert unknown.status_code == 200 and unknown.json()["prices"] == []
+    for query in ("currency=EUR&timestamp=1", "currency=USD&timestamp=soon", "currency=USD"):
+        assert (await asyncio.to_thread(get, query)).status_code == 400
+
+
+async def test_the_service_reads_its_exchange_prices_from_the_simulator(simulator):
+    simulator.price_usd = 91_000.0
+    simulator.historical_usd = {date(2025, 3, 8): 85_302.0}
+    exchange = ExchangePrices(simulator.url)
+    today = date(2025, 3, 10)
+    found = await asyncio.gather(
+        *(
+            asyncio.to_thread(exchange.price_on, day, today)
+            for day in (date(2025, 3, 8), date(2025, 3, 9), today)
+        )
+    )
+    assert found == [85_302.0, None, 91_000.0]
+
+
+def test_price_files_are_checked(tmp_path):
+    good = tmp_path / "prices.json"
+    good.write_text('{"2025-03-08": 85302, "2025-03-09": 86000.5}')
+    assert load_prices(str(good)) == {date(2025, 3, 8): 85_302.0, date(2025, 3, 9): 86_000.5}
+    for text in ('["2025-03-08"]', '{"March 8": 1}', '{"2025-03-08": "a lot"}', "{"):
+        good.write_text(text)
+        with pytest.raises(argparse.ArgumentTypeError, match="not a JSON object of dates"):
+            load_prices(str(good))
+    with pytest.raises(argparse.ArgumentTypeError, match=r"missing\.json"):
+        load_prices(str(tmp_path / "missing.json"))
+
+
 async def test_a_non_json_request_closes_the_socket(simulator):
     async with connect(simulator.ws_url) as socket:
         await socket.send("hello")
@@ -65,8 +116,10 @@ async def test_a_non_json_request_closes_the_socket(simulator):
         assert socket.close_code == 1003
 
 
-def test_command_line_serves_live_traffic():
+def test_command_line_serves_live_traffic(tmp_path):
     port = free_port()
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"2025-03-08": 85302.0}')
     process = subprocess.Popen(
         [
             PYTHON,
@@ -80,6 +133,10 @@ def test_command_line_serves_live_traffic():
             "2",
             "--seed",
             "3",
+            "--price",
+            "91000",
+            "--historical-prices",
+            str(prices),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -87,7 +144,11 @@ def test_command_line_serves_live_traffic():
     )
     try:
         wait_for_port(port, process=process)
-        assert requests.get(f"http://127.0.0.1:{port}/api/v1/prices", timeout=5).json()["USD"] > 0
+        base = f"http://127.0.0.1:{port}/api/v1"
+        assert requests.get(f"{base}/prices", timeout=5).json()["USD"] == 91_000.0
+        query = f"currency=USD&timestamp={_noon(date(2025, 3, 8))}"
+        history = requests.get(f"{base}/historical-price?{query}", timeout=5).json()
+        assert history["prices"][0]["USD"] == 85_302.0
 
         async def first_whale() -> dict:
             async with connect(f"ws://127.0.0.1:{port}/api/v1/ws") as socket:
