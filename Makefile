@@ -1,11 +1,12 @@
-# Two commands for a fresh machine with Python 3.11: `make run` and `make test`.
+# Two commands for a fresh machine with Python 3.11: `make run` and `make test`; `make demo` runs
+# everything on a simulated node.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format clean
+.PHONY: run demo test install migrate lint format clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ migrate: install
 run: migrate
 	$(PY) manage.py ensure_admin
 	HOST=$(HOST) PORT=$(PORT) scripts/run.sh
+
+demo: install
+	$(PY) -m oracle.demo --host $(HOST) --port $(PORT)
 
 test: install
 	scripts/test.sh
