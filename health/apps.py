@@ -6,6 +6,8 @@ class HealthConfig(AppConfig):
     name = "health"
 
     def ready(self) -> None:
+        # Importing the report records the process start time for uptime_seconds/started_at.
+        from health import report  # noqa: F401
         from health.checks import register_builtin_checks
 
         register_builtin_checks()

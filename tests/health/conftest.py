@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from health.monitor import get_monitor
 from tests.health.price_store import complete_store
 from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams
 
@@ -21,8 +22,8 @@ def upstreams() -> Iterator[Upstreams]:
 
 
 @pytest.fixture
-def stack(settings, tmp_path: Path, upstreams: Upstreams) -> Upstreams:
-    """Every check pointed at a stub or a real local store, all answering well."""
+def stack(settings, tmp_path: Path, upstreams: Upstreams) -> Iterator[Upstreams]:
+    """Every check pointed at a stub or a real local store, all answering well; a fresh monitor."""
     settings.ELECTRS_URL = upstreams.url("electrs")
     settings.MEMPOOL_URL = upstreams.url("mempool")
     settings.BITCOIN_RPC_URL = upstreams.url("rpc")
@@ -34,4 +35,6 @@ def stack(settings, tmp_path: Path, upstreams: Upstreams) -> Upstreams:
     settings.HEALTH_CHECK_TIMEOUT = CHECK_TIMEOUT
     settings.HEALTH_CACHE_SECONDS = 5.0
     settings.HEALTH_GAP_DAYS = 7
-    return upstreams
+    get_monitor.cache_clear()
+    yield upstreams
+    get_monitor.cache_clear()
