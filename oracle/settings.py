@@ -137,7 +137,9 @@ ORACLE_ADMIN_USER = CONFIG.oracle_admin_user
 ORACLE_ADMIN_PASSWORD = CONFIG.oracle_admin_password
 
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
-WORKER_LOOPS: list[str] = []
+WORKER_LOOPS: list[str] = [
+    "health.sampler.loop",
+]
 
 LOGGING_CONFIG = None
 configure_logging(CONFIG.log_format, CONFIG.log_level)
