@@ -128,7 +128,6 @@ def latency_percentiles(
             status=OK,
             checked_at__gt=since,
             checked_at__lte=until,
-            latency_ms__isnull=False,
         ).values_list("latency_ms", flat=True)
     )
     return nearest_rank(latencies, 50), nearest_rank(latencies, 95)

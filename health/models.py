@@ -13,7 +13,7 @@ class CheckSample(models.Model):
 
     check_name = models.CharField(max_length=64)
     status = models.CharField(max_length=8, choices=Status.choices)
-    latency_ms = models.FloatField(null=True, blank=True)
+    latency_ms = models.FloatField()
     error = models.TextField(blank=True, default="")
     checked_at = models.DateTimeField()
 

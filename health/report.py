@@ -92,9 +92,9 @@ def ietf_body(report: HealthReport) -> dict[str, Any]:
             "componentType": check.component_type,
             "status": "pass" if result.ok else "fail",
             "time": iso(result.checked_at),
+            "observedValue": result.latency_ms,
+            "observedUnit": "ms",
         }
-        if result.latency_ms is not None:
-            entry.update(observedValue=result.latency_ms, observedUnit="ms")
         if not result.ok:
             entry["output"] = result.error
             problems.append(f"{check.name}: {result.status}")

@@ -42,6 +42,7 @@ def samples() -> list[CheckSample]:
         CheckSample(
             check_name="database",
             status="error",
+            latency_ms=1000.0,
             error="locked",
             checked_at=now - timedelta(days=8),
         )

@@ -127,6 +127,13 @@ async def test_missing_days_degrade_and_are_listed(async_client, stack, settings
     assert [date.fromisoformat(d) for d in body["missing_dates"]] == sorted(
         date.fromisoformat(d) for d in body["missing_dates"]
     )
+    response = await async_client.get("/health?format=ietf")
+    ietf = response.json()
+    assert_valid_health_json(ietf, response.status_code)
+    gaps = ietf["checks"]["price_series:missingDays"][0]
+    assert (gaps["status"], gaps["observedValue"], gaps["observedUnit"]) == ("warn", 6, "days")
+    assert gaps["output"].startswith("missing price days: ")
+    assert ietf["output"] == gaps["output"]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from health.models import CheckSample
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
 
-def sample(name: str, status: str, ago: timedelta, latency: float | None = 10.0) -> CheckSample:
+def sample(name: str, status: str, ago: timedelta, latency: float = 10.0) -> CheckSample:
     return CheckSample.objects.create(
         check_name=name, status=status, latency_ms=latency, checked_at=NOW - ago
     )
