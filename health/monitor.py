@@ -67,6 +67,7 @@ class HealthMonitor:
         self._last_success: dict[str, datetime] = {}
         self._last_status: dict[str, str] = {}
         self._history_read = False
+        self._gaps_known = True
 
     async def report(self) -> HealthReport:
         """Every enabled check and the missing price days, from results at most a window old."""
@@ -121,7 +122,7 @@ class HealthMonitor:
                 settings.HEALTH_CHECK_TIMEOUT,
             )
         except Exception as exc:
-            log.info("health_history_unavailable", error=safe_message(repr(exc)))
+            log.debug("health_history_unavailable", error=safe_message(repr(exc)))
             return
         for name, when in found.items():
             self._remember_success(name, when)
@@ -131,10 +132,14 @@ class HealthMonitor:
         seconds = settings.HEALTH_CHECK_TIMEOUT
         find = partial(missing_price_dates, settings.HEALTH_GAP_DAYS, lock_wait=seconds / 2)
         try:
-            return await asyncio.wait_for(asyncio.to_thread(find), seconds)
+            missing = await asyncio.wait_for(asyncio.to_thread(find), seconds)
         except Exception as exc:
-            log.warning("health_gaps_unknown", error=safe_message(repr(exc)))
+            if self._gaps_known:
+                log.warning("health_gaps_unknown", error=safe_message(repr(exc)))
+            self._gaps_known = False
             return None
+        self._gaps_known = True
+        return missing
 
 
 def _last_successes_then_close(names: list[str]) -> dict[str, datetime]:

@@ -23,7 +23,7 @@ def wants_ietf(request: HttpRequest) -> bool | None:
     """True for the IETF shape (?format=ietf or Accept), False for the legacy one, None if unknown."""
     requested = request.GET.get("format")
     if requested is not None:
-        return {"ietf": True, "legacy": False}.get(requested)
+        return {"ietf": True, "legacy": False}.get(requested.lower())
     preferred = request.get_preferred_type(["application/json", IETF_MEDIA_TYPE])
     return preferred == IETF_MEDIA_TYPE
 

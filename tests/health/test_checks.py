@@ -109,6 +109,15 @@ async def test_mempool_failures_are_explained(stack: Upstreams, mode: str, error
     assert (result.status, result.error) == ("error", error)
 
 
+async def test_upstream_bodies_are_read_with_a_cap(stack: Upstreams) -> None:
+    stack.servers["mempool"].handler = lambda hit: (200, {}, b" " * 100_000)
+    result = await builtin("mempool_backend").run()
+    assert result.error == (
+        "mempool_backend: /api/v1/prices: response body of 100000 bytes exceeds the "
+        "65536-byte limit"
+    )
+
+
 async def test_a_refused_connection_is_an_error_naming_the_path(stack, settings) -> None:
     settings.MEMPOOL_URL = refused_url()
     result = await builtin("mempool_backend").run()

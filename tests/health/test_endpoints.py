@@ -141,6 +141,7 @@ async def test_missing_days_degrade_and_are_listed(async_client, stack, settings
     [
         ("/health", {"Accept": "application/health+json"}),
         ("/health?format=ietf", {}),
+        ("/health?format=IETF", {"Accept": "application/json"}),
         ("/health", {"Accept": "application/health+json, application/json;q=0.5"}),
     ],
 )

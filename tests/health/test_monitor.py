@@ -117,7 +117,20 @@ async def test_status_changes_are_logged_once(stack: Upstreams, settings, json_l
 
 
 @pytest.mark.django_db
-async def test_unknown_gaps_are_logged_and_reported_as_none(stack, settings, json_logs) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
-    assert await HealthMonitor().missing_dates() is None
-    assert "not a valid DuckDB" in json_logs.events("health_gaps_unknown")[0]["error"]
+async def test_unknown_gaps_are_reported_as_none_and_logged_once(
+    stack, settings, json_logs
+) -> None:
+    settings.HEALTH_CACHE_SECONDS = 0
+    store = Path(settings.DUCKDB_PATH)
+    readable = store.read_bytes()
+    store.write_bytes(b"scrambled" * 500)
+    monitor = HealthMonitor()
+    assert await monitor.missing_dates() is None
+    assert await monitor.missing_dates() is None
+    [line] = json_logs.events("health_gaps_unknown")
+    assert "not a valid DuckDB" in line["error"]
+    store.write_bytes(readable)
+    assert await monitor.missing_dates() == []
+    store.write_bytes(b"scrambled" * 500)
+    assert await monitor.missing_dates() is None
+    assert len(json_logs.events("health_gaps_unknown")) == 2
