@@ -27,6 +27,7 @@ from health.report import HealthReport
 from prices.selectors import missing_price_dates
 
 log = structlog.get_logger(__name__)
+MISSING = object()
 
 
 class SingleFlight:
@@ -37,11 +38,18 @@ class SingleFlight:
         self._values: dict[str, tuple[float, Any]] = {}
         self._flights: dict[str, asyncio.Task] = {}
 
-    async def get(self, key: str, max_age: float, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """The value of `key` if computed less than `max_age` seconds ago, else a fresh one."""
+    def fresh(self, key: str, max_age: float) -> Any:
+        """The value of `key` if computed less than `max_age` seconds ago, else MISSING."""
         stored = self._values.get(key)
         if stored is not None and self._clock() - stored[0] < max_age:
             return stored[1]
+        return MISSING
+
+    async def get(self, key: str, max_age: float, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The value of `key` if computed less than `max_age` seconds ago, else a fresh one."""
+        value = self.fresh(key, max_age)
+        if value is not MISSING:
+            return value
         flight = self._flights.get(key)
         if flight is None or flight.get_loop() is not asyncio.get_running_loop():
             flight = asyncio.ensure_future(self._compute(key, compute))
@@ -72,7 +80,11 @@ class HealthMonitor:
     async def report(self) -> HealthReport:
         """Every enabled check and the missing price days, from results at most a window old."""
         checks = registered_checks()
-        results, missing = await asyncio.gather(self.results(checks), self.missing_dates())
+        missing = self._cache.fresh("gaps", settings.HEALTH_CACHE_SECONDS)
+        if missing is MISSING:
+            results, missing = await asyncio.gather(self.results(checks), self.missing_dates())
+        else:
+            results = await self.results(checks)
         return HealthReport(checks, results, missing)
 
     async def results(
@@ -80,10 +92,14 @@ class HealthMonitor:
     ) -> dict[str, ServiceCheck]:
         """The checks' results, probing (concurrently) only those older than `max_age` seconds."""
         age = settings.HEALTH_CACHE_SECONDS if max_age is None else max_age
-        values = await asyncio.gather(
-            *(self._cache.get(f"check:{c.name}", age, partial(self._observe, c)) for c in checks)
-        )
-        return {check.name: value for check, value in zip(checks, values, strict=True)}
+        results = {c.name: self._cache.fresh(f"check:{c.name}", age) for c in checks}
+        stale = [check for check in checks if results[check.name] is MISSING]
+        if stale:  # probe them concurrently; a warm cache needs no task at all
+            probed = await asyncio.gather(
+                *(self._cache.get(f"check:{c.name}", age, partial(self._observe, c)) for c in stale)
+            )
+            results.update(zip([check.name for check in stale], probed, strict=True))
+        return results
 
     async def missing_dates(self) -> list[date] | None:
         """The complete days without a valid price; None when the price store cannot tell."""
