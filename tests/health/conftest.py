@@ -6,12 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from health.monitor import get_monitor
 from tests.health.price_store import complete_store
 from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams
 
 CHECK_TIMEOUT = 0.5
+
+
+@pytest.fixture
+async def async_orm():
+    """For tests using the async ORM: close the connection its worker thread opened."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -67,7 +67,9 @@ async def test_single_flight_shares_a_failure_and_forgets_it() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_last_success_comes_from_the_history_after_a_restart(stack, settings) -> None:
+async def test_last_success_comes_from_the_history_after_a_restart(
+    stack, settings, async_orm
+) -> None:
     earlier = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     await CheckSample.objects.acreate(
         check_name="electrs", status="ok", latency_ms=3.0, checked_at=earlier

@@ -17,7 +17,7 @@ from tests.health.upstreams import Upstreams
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_round_records_every_check(stack: Upstreams) -> None:
+async def test_a_round_records_every_check(stack: Upstreams, async_orm) -> None:
     stack.modes["electrs"] = "500"
     results = await sample_once(HealthMonitor())
     rows = {row.check_name: row async for row in CheckSample.objects.all()}
@@ -42,7 +42,7 @@ async def test_a_round_records_every_check(stack: Upstreams) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_round_prunes_samples_past_the_retention(stack, settings) -> None:
+async def test_a_round_prunes_samples_past_the_retention(stack, settings, async_orm) -> None:
     settings.HEALTH_RETENTION_DAYS = 30
     now = timezone.now()
     for age in (timedelta(days=31), timedelta(days=29)):
@@ -56,7 +56,7 @@ async def test_a_round_prunes_samples_past_the_retention(stack, settings) -> Non
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_loop_samples_every_interval_and_stops(stack, settings) -> None:
+async def test_the_loop_samples_every_interval_and_stops(stack, settings, async_orm) -> None:
     settings.HEALTH_SAMPLE_SECONDS = 0.05
     stop = asyncio.Event()
     task = asyncio.create_task(loop(stop))
