@@ -62,7 +62,7 @@ async def test_every_builtin_check_passes_against_healthy_services(stack: Upstre
     ]
     for result in results.values():
         assert result.status == "ok" and result.error is None
-        assert result.latency_ms is not None and 0 <= result.latency_ms < BUDGET * 1000
+        assert 0 <= result.latency_ms < BUDGET * 1000
         assert result.last_success == result.checked_at
     rpc_call = stack.servers["rpc"].hits[0]
     assert json.loads(rpc_call.body)["method"] == "getblockcount"
@@ -75,7 +75,8 @@ async def test_a_hung_service_times_out_within_the_budget(stack: Upstreams) -> N
     stack.modes["electrs"] = "hang"
     started = time.monotonic()
     result = await builtin("electrs").run()
-    assert time.monotonic() - started < BUDGET
+    elapsed = time.monotonic() - started
+    assert elapsed < BUDGET, f"took {elapsed:.3f} s"
     assert result.status == "timeout"
     assert result.error == f"no answer within {CHECK_TIMEOUT:g} s"
     assert result.last_success is None
