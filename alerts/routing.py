@@ -1,3 +1,9 @@
 """WebSocket URL routes of the alerts app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from alerts.consumers import AlertsConsumer
+
+WEBSOCKET_PATH = "/ws/alerts/"
+
+websocket_urlpatterns = [path(WEBSOCKET_PATH.lstrip("/"), AlertsConsumer.as_asgi())]

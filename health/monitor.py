@@ -145,10 +145,9 @@ class HealthMonitor:
         self._history_read = True
 
     async def _find_gaps(self) -> list[date] | None:
-        seconds = settings.HEALTH_CHECK_TIMEOUT
-        find = partial(missing_price_dates, settings.HEALTH_GAP_DAYS, lock_wait=seconds / 2)
+        find = partial(missing_price_dates, settings.HEALTH_GAP_DAYS)
         try:
-            missing = await asyncio.wait_for(asyncio.to_thread(find), seconds)
+            missing = await asyncio.wait_for(asyncio.to_thread(find), settings.HEALTH_CHECK_TIMEOUT)
         except Exception as exc:
             if self._gaps_known:
                 log.warning("health_gaps_unknown", error=safe_message(repr(exc)))

@@ -70,6 +70,7 @@ class Config:
     price_max_usd: float
     price_min_outputs: int
     price_max_deviation: float
+    price_freshness_grace_seconds: float
     whale_min_btc: float
     whale_min_usd: float | None
     oracle_admin_user: str | None
@@ -276,6 +277,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         price_max_usd=price_max_usd,
         price_min_outputs=env.integer("PRICE_MIN_OUTPUTS", 1000, minimum=0),
         price_max_deviation=env.number("PRICE_MAX_DEVIATION", 0.2),
+        price_freshness_grace_seconds=env.number(
+            "PRICE_FRESHNESS_GRACE_SECONDS", 3600.0, allow_zero=True
+        ),
         whale_min_btc=env.number("WHALE_MIN_BTC", 100.0),
         whale_min_usd=whale_min_usd,
         oracle_admin_user=env.raw("ORACLE_ADMIN_USER"),

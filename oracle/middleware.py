@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import markcoroutinefunction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django_structlog import signals
@@ -33,31 +33,18 @@ def correlation_id_for(request: HttpRequest) -> str:
 class CorrelationIdMiddleware:
     """Outermost middleware: assigns the correlation ID and echoes it on every response."""
 
-    sync_capable = True
+    sync_capable = False
     async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
+        markcoroutinefunction(self)
 
-    def _prepare(self, request: HttpRequest) -> str:
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
         cid = correlation_id_for(request)
         structlog.contextvars.bind_contextvars(correlation_id=cid)
         request.correlation_id = cid  # type: ignore[attr-defined]
         request.started_at = time.perf_counter()  # type: ignore[attr-defined]
-        return cid
-
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        cid = self._prepare(request)
-        response = self.get_response(request)
-        response[CORRELATION_HEADER] = cid
-        return response
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        cid = self._prepare(request)
         response = await self.get_response(request)
         response[CORRELATION_HEADER] = cid
         return response

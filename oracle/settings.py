@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "oracle.middleware.CorrelationIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,7 +98,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -131,6 +131,7 @@ PRICE_MIN_USD = CONFIG.price_min_usd
 PRICE_MAX_USD = CONFIG.price_max_usd
 PRICE_MIN_OUTPUTS = CONFIG.price_min_outputs
 PRICE_MAX_DEVIATION = CONFIG.price_max_deviation
+PRICE_FRESHNESS_GRACE_SECONDS = CONFIG.price_freshness_grace_seconds
 WHALE_MIN_BTC = CONFIG.whale_min_btc
 WHALE_MIN_USD = CONFIG.whale_min_usd
 ORACLE_ADMIN_USER = CONFIG.oracle_admin_user
@@ -138,6 +139,8 @@ ORACLE_ADMIN_PASSWORD = CONFIG.oracle_admin_password
 
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
 WORKER_LOOPS: list[str] = [
+    "prices.scheduler.loop",
+    "alerts.feed.loop",
     "health.sampler.loop",
 ]
 

@@ -105,6 +105,9 @@ async def run_loops(
     tasks = [asyncio.create_task(supervise(loop, stop, backoff), name=loop.name) for loop in loops]
     log.info("worker_started", loops=[loop.name for loop in loops])
     await stop.wait()
+    if not tasks:
+        log.info("worker_stopped")
+        return
     _, pending = await asyncio.wait(tasks, timeout=grace)
     for task in pending:
         log.warning("loop_cancelled_after_grace", loop=task.get_name(), grace_s=grace)

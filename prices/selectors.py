@@ -1,80 +1,218 @@
-"""Read-only queries on the DuckDB price store (`settings.DUCKDB_PATH`) for other apps.
+"""Read the price series from the published snapshot: what the API, the admin and health use.
 
-The web process never writes the store: these functions open it read-only and never create it. A
-file that does not exist yet is an empty store. DuckDB lets one process write or several read, so
-while the worker holds the write lock a read waits up to `lock_wait` seconds before giving up with
-`PriceStoreLocked`.
+Every function reads through `prices.store.snapshot_cursor`, so it never touches the writer's file
+and never waits for a write. A store that has published nothing yet reads as an empty series.
+Store failures raise `prices.store.StoreUnavailable`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from enum import StrEnum
+from typing import Any
 
-import duckdb
-from django.conf import settings
+from prices.store import (
+    BLOCK_COLUMNS,
+    DAY_COLUMNS,
+    BlockRecord,
+    DayRecord,
+    StoreUnavailable,
+    snapshot_cursor,
+)
 
-LOCK_RETRY_SECONDS = 0.05
+_DAY_SELECT = f"SELECT {', '.join(DAY_COLUMNS)} FROM daily_prices"
 
-
-class PriceStoreLocked(Exception):
-    """A writer held the price store for longer than the caller was willing to wait."""
-
-
-@contextmanager
-def _read_only_store(lock_wait: float) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-only connection to the store, or None when its file does not exist yet."""
-    path = Path(settings.DUCKDB_PATH)
-    if not path.exists():
-        yield None
-        return
-    deadline = time.monotonic() + lock_wait
-    while True:
-        try:
-            connection = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            if time.monotonic() >= deadline:
-                raise PriceStoreLocked(
-                    f"the price store is locked by a writer (waited {lock_wait:g} s)"
-                ) from None
-            time.sleep(LOCK_RETRY_SECONDS)
-    try:
-        yield connection
-    finally:
-        connection.close()
+# The API's view of a day: each field of the earlier service's JSON and its SQL expression.
+PRICE_ENTRY: dict[str, str] = {
+    "timestamp": "strftime(date, '%Y-%m-%d')",
+    "utxoracle_price": "utxoracle_price",
+    "mempool_price": "exchange_price",
+    "confidence": "confidence",
+    "tx_count": "output_count",
+    "diff_amount": "price_difference",
+    "diff_percent": "avg_pct_diff",
+    "is_valid": "is_valid",
+    "deviation": "deviation",
+    "block_first": "block_first",
+    "block_last": "block_last",
+}
+_ENTRY_SELECT = f"SELECT {', '.join(PRICE_ENTRY.values())} FROM daily_prices"
+_ENTRY_JSON = ", ".join(f"'{field}', {sql}" for field, sql in PRICE_ENTRY.items())
 
 
-def ping_price_store(*, lock_wait: float = 0.0) -> None:
-    """Return when the store answers a trivial query (or does not exist yet); raise otherwise."""
-    with _read_only_store(lock_wait) as store:
-        if store is not None:
-            store.execute("SELECT 1").fetchone()
+def utc_today() -> date:
+    """Today's date in UTC: the day still in progress, never part of the series."""
+    return datetime.now(UTC).date()
 
 
-def missing_price_dates(
-    days: int, today: date | None = None, *, lock_wait: float = 0.0
-) -> list[date]:
-    """The complete UTC days among the last `days` (today excluded) without a valid price row."""
-    today = today or datetime.now(UTC).date()
-    window = [today - timedelta(days=back) for back in range(days, 0, -1)]
-    if not window:
-        return []
-    with _read_only_store(lock_wait) as store:
-        valid = set() if store is None else _valid_days(store, window[0], window[-1])
-    return [day for day in window if day not in valid]
+def complete_days(days: int, today: date | None = None) -> tuple[date, date]:
+    """The first and last of the `days` complete UTC days before `today`."""
+    today = today or utc_today()
+    return today - timedelta(days=days), today - timedelta(days=1)
 
 
-def _valid_days(store: duckdb.DuckDBPyConnection, first: date, last: date) -> set[date]:
-    try:
-        rows = store.execute(
-            "SELECT date FROM daily_prices WHERE is_valid AND date BETWEEN ? AND ?", [first, last]
+def latest_day() -> DayRecord | None:
+    """The most recent stored day (valid or not), or None for an empty series."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_DAY_SELECT} ORDER BY date DESC LIMIT 1").fetchone()
+    return None if row is None else DayRecord(*row)
+
+
+def latest_price_entry() -> dict[str, Any] | None:
+    """The most recent stored day as the API shows it, or None for an empty series."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_ENTRY_SELECT} ORDER BY date DESC LIMIT 1").fetchone()
+    return None if row is None else dict(zip(PRICE_ENTRY, row, strict=True))
+
+
+def price_entries(first: date, last: date) -> list[tuple]:
+    """The stored days from `first` to `last` as rows of PRICE_ENTRY's fields, oldest first."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        return cursor.execute(
+            f"{_ENTRY_SELECT} WHERE date BETWEEN ? AND ? ORDER BY date", [first, last]
         ).fetchall()
-    except duckdb.CatalogException:  # the table is not there yet: an empty store
-        return set()
-    return {row[0] for row in rows}
+
+
+def price_entries_json(first: date, last: date) -> str:
+    """The same as a JSON array of objects, rendered by DuckDB."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return "[]"
+        return cursor.execute(
+            f"SELECT coalesce(to_json(list(json_object({_ENTRY_JSON}) ORDER BY date)), '[]')"
+            "::VARCHAR FROM daily_prices WHERE date BETWEEN ? AND ?",
+            [first, last],
+        ).fetchone()[0]
+
+
+def day_record(day: date) -> DayRecord | None:
+    """The stored row of one day, if any."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_DAY_SELECT} WHERE date = ?", [day]).fetchone()
+    return None if row is None else DayRecord(*row)
+
+
+def days_between(first: date, last: date) -> list[DayRecord]:
+    """The stored days from `first` to `last` inclusive, oldest first."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        rows = cursor.execute(
+            f"{_DAY_SELECT} WHERE date BETWEEN ? AND ? ORDER BY date", [first, last]
+        ).fetchall()
+    return [DayRecord(*row) for row in rows]
+
+
+def blocks_of_day(day: date) -> list[BlockRecord]:
+    """The per-block detail of one day, by height."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        rows = cursor.execute(
+            f"SELECT {', '.join(BLOCK_COLUMNS)} FROM block_prices WHERE date = ? ORDER BY height",
+            [day],
+        ).fetchall()
+    return [BlockRecord(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ComparisonStats:
+    """On-chain against exchange price over a period (differences are exchange - on-chain)."""
+
+    avg_diff: float | None
+    max_diff: float | None
+    min_diff: float | None
+    avg_diff_percent: float | None
+    total_entries: int
+    valid_entries: int
+
+
+def comparison_stats(first: date, last: date) -> ComparisonStats:
+    """Difference statistics over the valid days with both prices; counts over all stored days."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return ComparisonStats(None, None, None, None, 0, 0)
+        row = cursor.execute(
+            """
+            SELECT
+                avg(price_difference) FILTER (WHERE is_valid AND exchange_price IS NOT NULL),
+                max(price_difference) FILTER (WHERE is_valid AND exchange_price IS NOT NULL),
+                min(price_difference) FILTER (WHERE is_valid AND exchange_price IS NOT NULL),
+                avg(avg_pct_diff) FILTER (WHERE is_valid AND exchange_price IS NOT NULL),
+                count(*),
+                count(*) FILTER (WHERE is_valid)
+            FROM daily_prices WHERE date BETWEEN ? AND ?
+            """,
+            [first, last],
+        ).fetchone()
+    avg_diff, max_diff, min_diff, avg_pct, total, valid = row
+    return ComparisonStats(
+        avg_diff=None if avg_diff is None else round(avg_diff, 2),
+        max_diff=max_diff,
+        min_diff=min_diff,
+        avg_diff_percent=None if avg_pct is None else round(avg_pct, 4),
+        total_entries=total,
+        valid_entries=valid,
+    )
+
+
+class DayStatus(StrEnum):
+    """Where a complete day stands in the series."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class SeriesDay:
+    """A calendar day of the series with its row, if stored."""
+
+    date: date
+    status: DayStatus
+    record: DayRecord | None
+
+
+def series_days(first: date, last: date) -> list[SeriesDay]:
+    """Every calendar day from `first` to `last`, oldest first, marked valid/invalid/missing."""
+    stored = {record.date: record for record in days_between(first, last)}
+    result = []
+    day = first
+    while day <= last:
+        record = stored.get(day)
+        if record is None:
+            status = DayStatus.MISSING
+        else:
+            status = DayStatus.VALID if record.is_valid else DayStatus.INVALID
+        result.append(SeriesDay(day, status, record))
+        day += timedelta(days=1)
+    return result
+
+
+def missing_price_dates(days: int, today: date | None = None) -> list[date]:
+    """The complete UTC days of the last `days` without a valid row, oldest first.
+
+    Today never counts (it is not complete); with nothing published yet every day is missing.
+    """
+    first, last = complete_days(days, today)
+    return [d.date for d in series_days(first, last) if d.status is not DayStatus.VALID]
+
+
+def ping_price_store() -> None:
+    """Open the current snapshot read-only and run `SELECT 1`; raise StoreUnavailable on failure.
+
+    Never creates anything: with nothing published yet it raises.
+    """
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            raise StoreUnavailable("no price store has been published yet")
+        cursor.execute("SELECT 1").fetchone()

@@ -1,4 +1,4 @@
-"""Real DuckDB price stores for health tests, and a separate process that holds the write lock."""
+"""Real price stores for health tests, written through the store's own writer."""
 
 from __future__ import annotations
 
@@ -9,29 +9,16 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS daily_prices "
-    "(date DATE PRIMARY KEY, price_usd DOUBLE, is_valid BOOLEAN)"
-)
-_WRITER = (
-    "import duckdb, sys\n"
-    "connection = duckdb.connect(sys.argv[1])\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.read()\n"
-)
+from prices.store import SNAPSHOT_POINTER, open_writer, snapshot_dir
+from tests.prices.builders import day_record, invalid
 
 
-def write_store(path: Path, rows: Iterable[tuple[date, bool | None]] = ()) -> Path:
-    """Create (or extend) a store with one row per (day, is_valid)."""
-    connection = duckdb.connect(str(path))
-    try:
-        connection.execute(SCHEMA)
+def write_store(path: Path, rows: Iterable[tuple[date, bool]] = ()) -> Path:
+    """Create (or extend) a store with one row per (day, is_valid) and publish a snapshot."""
+    with open_writer(path) as writer:
         for day, valid in rows:
-            connection.execute("INSERT INTO daily_prices VALUES (?, 95000.0, ?)", [day, valid])
-    finally:
-        connection.close()
+            record = day_record(day)
+            writer.save_day(record if valid else invalid(record), [])
     return path
 
 
@@ -41,24 +28,34 @@ def complete_store(path: Path, days: int = 7) -> Path:
     return write_store(path, ((today - timedelta(days=n), True) for n in range(1, days + 1)))
 
 
+def publish_garbage(path: Path) -> None:
+    """Publish a snapshot that is not a DuckDB file: readers cannot open the store."""
+    directory = snapshot_dir(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "999.duckdb").write_bytes(b"scrambled" * 500)
+    (directory / SNAPSHOT_POINTER).write_text("999.duckdb")
+
+
 @contextmanager
 def write_lock_held(path: Path) -> Iterator[subprocess.Popen]:
-    """Another process opens the store for writing (holding its lock) until the block ends."""
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(path)],
+    """Another process holds the store's write lock (as the worker does) until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert writer.stdout.readline().strip() == "locked"
-        yield writer
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
     finally:
-        release(writer)
+        holder.stdin.close()
+        holder.wait(10)
 
 
-def release(writer: subprocess.Popen) -> None:
-    """Let the writer process close the store and exit."""
-    if writer.stdin and not writer.stdin.closed:
-        writer.stdin.close()
-    writer.wait(10)
+_LOCK_HOLDER = (
+    "import duckdb, sys\n"
+    "connection = duckdb.connect(sys.argv[1])\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+)

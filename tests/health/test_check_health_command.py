@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.health.price_store import publish_garbage
 from tests.health.upstreams import Upstreams
 from tests.support import free_port, start_command
 
@@ -40,14 +41,14 @@ def test_degraded_exits_1(stack: Upstreams) -> None:
 
 @pytest.mark.django_db
 def test_unhealthy_exits_2(stack: Upstreams, settings) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
+    publish_garbage(Path(settings.DUCKDB_PATH))
     code, body = check_health()
     assert (code, body["status"], body["database"]) == (2, "unhealthy", "error")
 
 
 def test_the_process_exit_code_and_stdout(tmp_path: Path) -> None:
     store = tmp_path / "prices.duckdb"
-    store.write_bytes(b"scrambled" * 500)
+    publish_garbage(store)
     refused = f"http://127.0.0.1:{free_port()}"
     command = start_command(
         tmp_path,

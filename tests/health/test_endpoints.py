@@ -10,7 +10,7 @@ import pytest
 
 from tests.health.conftest import CHECK_TIMEOUT
 from tests.health.ietf import assert_valid_health_json
-from tests.health.price_store import write_lock_held, write_store
+from tests.health.price_store import publish_garbage, write_lock_held, write_store
 from tests.health.upstreams import Upstreams
 from tests.support import free_port
 
@@ -95,23 +95,33 @@ async def test_a_failing_mempool_backend_degrades_with_a_clear_error(
 
 
 async def test_an_unreadable_price_store_is_unhealthy(async_client, stack, settings) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
+    publish_garbage(Path(settings.DUCKDB_PATH))
     response, _ = await get_health(async_client)
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["database"]) == ("unhealthy", "error")
-    assert "cannot be read" in body["checks"]["database"]["error"]
+    assert "not a valid DuckDB database file" in body["checks"]["database"]["error"]
     assert (body["gaps_detected"], body["missing_dates"]) == (None, None)
 
 
-async def test_a_price_store_locked_past_the_timeout_is_unhealthy(
+async def test_a_price_store_never_published_is_unhealthy(async_client, stack, settings) -> None:
+    settings.DUCKDB_PATH = Path(settings.DUCKDB_PATH).with_name("fresh.duckdb")
+    response, _ = await get_health(async_client)
+    body = response.json()
+    assert (response.status_code, body["status"]) == (503, "unhealthy")
+    assert body["checks"]["database"]["error"] == (
+        "price store: no price store has been published yet"
+    )
+    assert body["gaps_detected"] == 7  # an empty series misses every day
+
+
+async def test_a_writer_holding_the_store_leaves_health_alone(
     async_client, stack, settings
 ) -> None:
     with write_lock_held(Path(settings.DUCKDB_PATH)):
         response, elapsed = await get_health(async_client)
     assert elapsed < BUDGET, f"took {elapsed:.3f} s"
-    assert response.status_code == 503
-    assert "locked by a writer" in response.json()["checks"]["database"]["error"]
+    assert (response.status_code, response.json()["status"]) == (200, "healthy")
 
 
 async def test_missing_days_degrade_and_are_listed(async_client, stack, settings, tmp_path) -> None:
@@ -164,7 +174,7 @@ async def test_the_ietf_shape_is_served_on_request(
 
 
 async def test_the_ietf_shape_of_an_unhealthy_service(async_client, stack, settings) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
+    publish_garbage(Path(settings.DUCKDB_PATH))
     response = await async_client.get("/health?format=ietf")
     body = response.json()
     assert_valid_health_json(body, response.status_code)
@@ -198,7 +208,7 @@ async def test_only_get_and_head_are_allowed(async_client, stack) -> None:
 
 
 async def test_live_touches_nothing(async_client, stack, settings) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
+    publish_garbage(Path(settings.DUCKDB_PATH))
     response = await async_client.get("/health/live")
     assert response.status_code == 200
     body = response.json()
@@ -220,7 +230,7 @@ async def test_ready_runs_only_the_critical_checks(async_client, stack: Upstream
 
 
 async def test_ready_fails_with_a_critical_check(async_client, stack, settings) -> None:
-    Path(settings.DUCKDB_PATH).write_bytes(b"scrambled" * 500)
+    publish_garbage(Path(settings.DUCKDB_PATH))
     response = await async_client.get("/health/ready")
     assert response.status_code == 503
     body = response.json()

@@ -11,6 +11,7 @@ import pytest
 from health.checks import registered_checks
 from health.models import CheckSample
 from health.monitor import HealthMonitor, SingleFlight
+from tests.health.price_store import complete_store, publish_garbage
 from tests.health.upstreams import Upstreams
 
 
@@ -124,15 +125,14 @@ async def test_unknown_gaps_are_reported_as_none_and_logged_once(
 ) -> None:
     settings.HEALTH_CACHE_SECONDS = 0
     store = Path(settings.DUCKDB_PATH)
-    readable = store.read_bytes()
-    store.write_bytes(b"scrambled" * 500)
+    publish_garbage(store)
     monitor = HealthMonitor()
     assert await monitor.missing_dates() is None
     assert await monitor.missing_dates() is None
     [line] = json_logs.events("health_gaps_unknown")
     assert "not a valid DuckDB" in line["error"]
-    store.write_bytes(readable)
+    complete_store(store)  # a writer publishes a good snapshot again
     assert await monitor.missing_dates() == []
-    store.write_bytes(b"scrambled" * 500)
+    publish_garbage(store)
     assert await monitor.missing_dates() is None
     assert len(json_logs.events("health_gaps_unknown")) == 2

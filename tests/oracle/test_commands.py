@@ -82,3 +82,11 @@ def test_stdlib_exceptions_render_as_json(json_logs) -> None:
     (line,) = json_logs.events("stdlib_failure")
     assert line["level"] == "error"
     assert "KeyError: 'missing'" in line["exception"]
+
+
+async def test_the_async_request_path_echoes_and_logs_the_id(async_client, json_logs) -> None:
+    response = await async_client.get("/missing", headers={"X-Correlation-ID": "async-1"})
+    assert response.status_code == 404
+    assert response["X-Correlation-ID"] == "async-1"
+    (line,) = json_logs.events("request_finished")
+    assert (line["correlation_id"], line["status"], line["path"]) == ("async-1", 404, "/missing")

@@ -68,6 +68,16 @@ async def test_stop_ends_every_loop_and_cancels_stubborn_ones(json_logs) -> None
     assert json_logs.events("worker_stopped")
 
 
+async def test_a_worker_without_loops_idles_until_stopped(json_logs) -> None:
+    stop = asyncio.Event()
+    runner = asyncio.create_task(run_loops([], stop))
+    await asyncio.sleep(0.05)
+    assert not runner.done()
+    stop.set()
+    await asyncio.wait_for(runner, timeout=1)
+    assert [line["event"] for line in json_logs.lines] == ["worker_started", "worker_stopped"]
+
+
 async def test_periodic_work_gets_its_own_correlation_id_per_run(json_logs) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(test_loops.periodic(stop))

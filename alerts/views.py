@@ -1,0 +1,96 @@
+"""HTTP views of the alerts app: the `/api/whales*` REST endpoints and the live page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from alerts import store, tokens
+from alerts.api import BadParameters, alert_resource, check_txid, whale_query
+from alerts.models import WhaleAlert
+from alerts.routing import WEBSOCKET_PATH
+
+
+def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 401 unless the request carries `Authorization: Bearer <active token>`."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
+        except tokens.TokenRejected as exc:
+            response = JsonResponse(
+                {"error": "unauthorized", "detail": f"token {exc.reason}"}, status=401
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def bad_request(exc: BadParameters) -> JsonResponse:
+    return JsonResponse(
+        {"error": "bad_request", "detail": str(exc), "parameters": exc.problems}, status=400
+    )
+
+
+@require_GET
+@token_required
+def whale_list(request: HttpRequest) -> JsonResponse:
+    try:
+        query = whale_query(request.GET)
+    except BadParameters as exc:
+        return bad_request(exc)
+    rows = store.search_alerts(
+        since=query.since(timezone.now()),
+        min_btc=query.min_btc,
+        rbf_only=query.rbf_only,
+        status=query.status,
+    )
+    results = [alert_resource(row) for row in rows[: query.limit]]
+    return JsonResponse({"count": rows.count(), "results": results})
+
+
+@require_GET
+@token_required
+def whale_detail(request: HttpRequest, txid: str) -> JsonResponse:
+    try:
+        txid = check_txid(txid)
+    except BadParameters as exc:
+        return bad_request(exc)
+    row = WhaleAlert.objects.filter(txid=txid).first()
+    if row is None:
+        return JsonResponse(
+            {"error": "not_found", "detail": "no whale alert for that txid"}, status=404
+        )
+    return JsonResponse(alert_resource(row))
+
+
+@require_GET
+@token_required
+def whale_summary(request: HttpRequest) -> JsonResponse:
+    try:
+        query = whale_query(request.GET, summary=True)
+    except BadParameters as exc:
+        return bad_request(exc)
+    return JsonResponse({"hours": query.hours, **store.summary(query.since(timezone.now()))})
+
+
+@staff_member_required
+def live_page(request: HttpRequest) -> HttpResponse:
+    """The live feed for operators, through the same WebSocket as other subscribers."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Live whale alerts",
+        "websocket_path": WEBSOCKET_PATH,
+    }
+    return render(request, "alerts/live.html", context)

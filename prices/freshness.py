@@ -1,0 +1,40 @@
+"""The `price_freshness` health check: is yesterday's price in the series once it is due?
+
+A UTC day can be computed once its last block has 6 confirmations, about an hour after midnight
+(6 blocks of 10 minutes); the worker then computes it within PRICE_UPDATE_SECONDS. The check is
+degraded when yesterday still has no valid row at midnight + 6 blocks +
+PRICE_FRESHNESS_GRACE_SECONDS (default 1 h), or when the series cannot be read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django.conf import settings
+
+from prices.selectors import day_record
+from prices.store import StoreUnavailable
+
+OK = "ok"
+DEGRADED = "degraded"
+SIX_BLOCKS = timedelta(minutes=60)
+
+
+def price_freshness(now: datetime, grace: timedelta | None = None) -> tuple[str, str | None]:
+    """(OK, None) or (DEGRADED, why); `now` is timezone-aware."""
+    if grace is None:
+        grace = timedelta(seconds=settings.PRICE_FRESHNESS_GRACE_SECONDS)
+    today = now.astimezone(UTC).date()
+    yesterday = today - timedelta(days=1)
+    due = datetime.combine(today, time(), UTC) + SIX_BLOCKS + grace
+    if now < due:
+        return OK, None
+    try:
+        record = day_record(yesterday)
+    except StoreUnavailable as exc:
+        return DEGRADED, f"price store unavailable: {exc}"
+    if record is None:
+        return DEGRADED, f"no price for {yesterday} (due since {due:%H:%M} UTC)"
+    if not record.is_valid:
+        return DEGRADED, f"the price of {yesterday} is invalid: {record.invalid_reason}"
+    return OK, None

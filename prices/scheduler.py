@@ -1,0 +1,51 @@
+"""The worker's price loop: bring the store's schema up to date at start, compute the missing days
+every PRICE_UPDATE_SECONDS, and run the backfill requests queued from the admin in between."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from oracle.logging import correlation_scope
+from oracle.worker import wait_or_stop
+from prices.backfills import requeue_interrupted, run_queued_backfills
+from prices.ingestion import update_prices
+from prices.store import migrate
+
+log = structlog.get_logger(__name__)
+
+BACKFILL_POLL_SECONDS = 5.0
+
+
+def _in_thread_with_db(func, *args):
+    """Run ORM work in a worker thread (not the shared one) with fresh database connections."""
+    return database_sync_to_async(func, thread_sensitive=False)(*args)
+
+
+def _update() -> None:
+    try:
+        update_prices()
+    except Exception:
+        log.exception("price_update_failed")
+
+
+async def loop(stop: asyncio.Event) -> None:
+    """Run until `stop` is set; a backfill in progress stops between blocks and resumes later."""
+    applied = await asyncio.to_thread(migrate)
+    requeued = await _in_thread_with_db(requeue_interrupted)
+    log.info("price_scheduler_started", schema_applied=applied, backfills_requeued=requeued)
+    next_update = time.monotonic()
+    while not stop.is_set():
+        if time.monotonic() >= next_update:
+            with correlation_scope(task="update_prices"):
+                await asyncio.to_thread(_update)
+            next_update = time.monotonic() + settings.PRICE_UPDATE_SECONDS
+        with correlation_scope(task="backfill"):
+            await _in_thread_with_db(run_queued_backfills, stop.is_set)
+        pause = min(BACKFILL_POLL_SECONDS, max(0.0, next_update - time.monotonic()))
+        if await wait_or_stop(stop, pause):
+            return

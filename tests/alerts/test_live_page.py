@@ -1,0 +1,121 @@
+"""The operators' live page in headless Chromium: login, live alerts, filters, resume after an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from tests.alerts.helpers import Stack, whale
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
+        reason="needs Debian's chromium and chromium-driver",
+    ),
+]
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, condition, timeout: float = 20.0):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def row_for(txid: str):
+    return expected_conditions.presence_of_element_located(
+        (By.CSS_SELECTOR, f'#alerts tr[data-txid="{txid}"]')
+    )
+
+
+def live(driver) -> bool:
+    return driver.find_element(By.ID, "live-status").get_attribute("data-state") == "live"
+
+
+def log_in(driver, base: str) -> None:
+    driver.get(f"{base}/alerts/live")
+    driver.find_element(By.NAME, "username").send_keys("operator")
+    driver.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_for(driver, live)
+
+
+async def test_an_alert_from_the_feed_appears_live_and_after_an_outage(
+    tmp_path, simulator, browser
+):
+    stack = Stack(
+        tmp_path,
+        MEMPOOL_URL=simulator.url,
+        MEMPOOL_WS_URL=simulator.ws_url,
+        ORACLE_ADMIN_USER="operator",
+        ORACLE_ADMIN_PASSWORD="a-long-test-password",
+    )
+    try:
+        await asyncio.to_thread(stack.run, "migrate", "--noinput")
+        await asyncio.to_thread(stack.run, "ensure_admin")
+        web = await asyncio.to_thread(stack.daphne)
+        stack.worker()
+        await simulator.wait_for_tracking(timeout=60)
+        await asyncio.to_thread(log_in, browser, web.url)
+
+        first = whale(btc=1_111)
+        await simulator.push(added=[first])
+        row = await asyncio.to_thread(wait_for, browser, row_for(first["txid"]))
+        assert "1,111" in row.text and "pending" in row.text
+
+        await simulator.push(mined=[first["txid"]])
+        await asyncio.to_thread(
+            wait_for,
+            browser,
+            expected_conditions.text_to_be_present_in_element(
+                (By.CSS_SELECTOR, f'tr[data-txid="{first["txid"]}"] td.status'), "confirmed"
+            ),
+        )
+
+        await asyncio.to_thread(_apply_min_btc, browser, "2000")
+        small, big = whale(btc=500), whale(btc=2_500)
+        await simulator.push(added=[small, big])
+        await asyncio.to_thread(wait_for, browser, row_for(big["txid"]))
+        assert not browser.find_elements(By.CSS_SELECTOR, f'tr[data-txid="{small["txid"]}"]')
+
+        web.stop()  # the web process goes away; the page keeps retrying
+        await asyncio.to_thread(wait_for, browser, lambda driver: not live(driver))
+        during = whale(btc=3_000)
+        await simulator.push(added=[during])
+        await asyncio.sleep(0.5)  # stored by the worker while no web process runs
+        await asyncio.to_thread(stack.daphne, port=web.port)
+        await asyncio.to_thread(wait_for, browser, row_for(during["txid"]), 30)
+        ids = [
+            row.get_attribute("data-id")
+            for row in browser.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
+        ]
+        assert len(ids) == len(set(ids)) == 2
+    finally:
+        stack.stop()
+
+
+def _apply_min_btc(driver, value: str) -> None:
+    field = driver.find_element(By.ID, "min-btc")
+    field.clear()
+    field.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "#filters button").click()

@@ -1,0 +1,214 @@
+"""The /api/whales REST endpoints, the OpenAPI fragment and the token command."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import resolve
+from django.utils import timezone
+
+from alerts import store, tokens
+from alerts.models import AlertToken, WhaleAlert
+from alerts.openapi import PATHS, SCHEMAS
+from tests.alerts.helpers import stored_alert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    _, raw = tokens.create_token("rest")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def alerts() -> list[WhaleAlert]:
+    rows = [
+        stored_alert(btc=150, rbf=False),
+        stored_alert(btc=800, rbf=True),
+        stored_alert(btc=2_000, rbf=True),
+    ]
+    store.mark_confirmed([rows[2].txid])
+    store.mark_replaced(rows[1].txid, "ab" * 32)
+    old = stored_alert(btc=5_000)
+    WhaleAlert.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=30))
+    return [WhaleAlert.objects.get(pk=row.pk) for row in rows]
+
+
+def test_list_newest_first(client, auth, alerts):
+    body = client.get("/api/whales", **auth).json()
+    assert body["count"] == 3
+    assert [item["id"] for item in body["results"]] == [row.id for row in reversed(alerts)]
+    first = body["results"][0]
+    assert first["txid"] == alerts[2].txid and first["btc_value"] == 2_000
+    assert first["status"] == "confirmed" and first["confirmed_at"].endswith("Z")
+    assert first["created_at"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("min_btc=500", [2, 1]),
+        ("rbf_only=true", [2, 1]),
+        ("rbf_only=0", [2, 1, 0]),
+        ("status=replaced", [1]),
+        ("status=pending", [0]),
+        ("limit=1", [2]),
+        ("hours=48", ["old", 2, 1, 0]),
+        ("hours=&min_btc=", [2, 1, 0]),
+    ],
+)
+def test_list_filters(client, auth, alerts, query, expected):
+    body = client.get(f"/api/whales?{query}", **auth).json()
+    ids = [item["id"] for item in body["results"]]
+    if expected[0] == "old":
+        assert len(ids) == 4 and ids[1:] == [alerts[i].id for i in expected[1:]]
+    else:
+        assert ids == [alerts[i].id for i in expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "bad"),
+    [
+        ("hours=0", ["hours"]),
+        ("hours=abc", ["hours"]),
+        ("hours=nan", ["hours"]),
+        ("hours=100000", ["hours"]),
+        ("min_btc=-1", ["min_btc"]),
+        ("rbf_only=maybe", ["rbf_only"]),
+        ("status=lost", ["status"]),
+        ("limit=0&hours=-2", ["hours", "limit"]),
+        ("limit=5000", ["limit"]),
+        ("limit=2.5", ["limit"]),
+    ],
+)
+def test_bad_parameters_are_named(client, auth, query, bad):
+    response = client.get(f"/api/whales?{query}", **auth)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "bad_request" and sorted(body["parameters"]) == bad
+    assert all(name in body["detail"] for name in bad)
+
+
+def test_detail_and_not_found(client, auth, alerts):
+    body = client.get(f"/api/whales/{alerts[1].txid.upper()}", **auth).json()
+    assert body["id"] == alerts[1].id and body["replaced_by"] == "ab" * 32
+    missing = client.get(f"/api/whales/{'0' * 64}", **auth)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not_found", "detail": "no whale alert for that txid"}
+    bad = client.get("/api/whales/not-a-txid", **auth)
+    assert bad.status_code == 400 and list(bad.json()["parameters"]) == ["txid"]
+
+
+def test_summary(client, auth, alerts):
+    body = client.get("/api/whales/summary?hours=24", **auth).json()
+    assert body == {
+        "hours": 24.0,
+        "count": 3,
+        "total_btc": 2_950.0,
+        "avg_fee_rate": round(sum(row.fee_rate for row in alerts) / 3, 2),
+        "rbf_count": 2,
+        "by_status": {"pending": 1, "replaced": 1, "confirmed": 1},
+    }
+    WhaleAlert.objects.all().delete()
+    empty = client.get("/api/whales/summary", **auth).json()
+    assert empty["count"] == 0 and empty["avg_fee_rate"] is None and empty["total_btc"] == 0
+    assert client.get("/api/whales/summary?hours=x", **auth).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Basic dXNlcjpwdw==", "Bearer wat_short", f"Bearer {tokens.new_token()}"],
+)
+@pytest.mark.parametrize("path", ["/api/whales", "/api/whales/summary", f"/api/whales/{'a' * 64}"])
+def test_token_required(client, header, path):
+    extra = {} if header is None else {"HTTP_AUTHORIZATION": header}
+    response = client.get(path, **extra)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_revoked_and_expired_tokens_are_refused(client):
+    revoked, raw_revoked = tokens.create_token("r")
+    tokens.revoke(revoked)
+    _, raw_expired = tokens.create_token("e", expires_in_days=-0.01)
+    for raw, reason in [(raw_revoked, "token revoked"), (raw_expired, "token expired")]:
+        response = client.get("/api/whales", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert response.status_code == 401 and response.json()["detail"] == reason
+
+
+def test_only_get(client, auth):
+    assert client.post("/api/whales", **auth).status_code == 405
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(client):
+    token, raw = tokens.create_token("usage")
+    client.get("/api/whales", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    first = AlertToken.objects.get(pk=token.pk).last_used_at
+    client.get("/api/whales", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert first is not None and AlertToken.objects.get(pk=token.pk).last_used_at == first
+
+
+def test_openapi_fragment_matches_the_routes():
+    for path, item in PATHS.items():
+        concrete = path.replace("{txid}", "a" * 64)
+        assert resolve(concrete).url_name.startswith(("whale-", "alerts-"))
+        for response in item["get"]["responses"].values():
+            content = response.get("content", {}).get("application/json")
+            if content:
+                assert content["schema"]["$ref"].rsplit("/", 1)[-1] in SCHEMAS
+    listed = {p["name"] for p in PATHS["/api/whales"]["get"]["parameters"]}
+    assert listed == {"hours", "min_btc", "rbf_only", "status", "limit"}
+
+
+def test_openapi_document_includes_the_alerts_and_is_valid():
+    from openapi_spec_validator import validate
+
+    from prices.openapi import openapi_document
+
+    openapi_document.cache_clear()
+    document = openapi_document()
+    assert set(PATHS) <= set(document["paths"])
+    assert "WhaleAlert" in document["components"]["schemas"]
+    validate(document)
+
+
+def test_openapi_alert_schema_lists_every_field(client, auth, alerts):
+    item = client.get("/api/whales", **auth).json()["results"][0]
+    assert set(item) == set(SCHEMAS["WhaleAlert"]["properties"])
+
+
+def test_create_alert_token_command_prints_the_token_last():
+    out = io.StringIO()
+    call_command("create_alert_token", "trading-bot", "--expires-in", "30", stdout=out)
+    last = out.getvalue().strip().splitlines()[-1]
+    assert re.fullmatch(r"wat_[A-Za-z0-9_-]{43}", last)
+    token = tokens.authenticate(last)
+    assert token.name == "trading-bot"
+    assert timedelta(days=29.9) < token.expires_at - timezone.now() <= timedelta(days=30)
+    assert last not in str(AlertToken.objects.values_list().get(pk=token.pk))
+
+
+def test_create_alert_token_command_without_expiry():
+    out = io.StringIO()
+    call_command("create_alert_token", "dashboard", stdout=out)
+    assert "expires: never" in out.getvalue()
+
+
+@pytest.mark.parametrize("args", [["  "], ["x", "--expires-in", "0"], ["x" * 101]])
+def test_create_alert_token_command_refuses_bad_input(args):
+    with pytest.raises(CommandError):
+        call_command("create_alert_token", *args, stdout=io.StringIO())
+
+
+def test_malformed_and_missing_tokens():
+    with pytest.raises(tokens.TokenRejected, match="missing"):
+        tokens.authenticate(None)
+    with pytest.raises(tokens.TokenRejected, match="malformed"):
+        tokens.authenticate(12)
+    assert tokens.current_rejection(10**9) == "unknown"

@@ -1,0 +1,37 @@
+"""Helpers shared by the oracle tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from prices.block_sources import BitcoindSource, EsploraSource, HttpOptions
+from prices.chain_simulator import ChainParams, SimulatorServer
+
+FAST_HTTP = HttpOptions(connect_timeout=2.0, read_timeout=10.0, retries=0)
+
+# The chain of the golden vectors (test_reference_golden.py): the simulator's defaults with 100
+# transactions per block, as served by `python -m prices.chain_simulator --txs-per-block 100`.
+GOLDEN_PARAMS = ChainParams(txs_per_block=100)
+
+
+def rpc_source(server: SimulatorServer, **http: float) -> BitcoindSource:
+    """A Bitcoin Core RPC source for a simulator server, authenticated by its cookie file."""
+    return BitcoindSource(
+        server.url, cookie_file=server.cookie_file, http=replace(FAST_HTTP, **http)
+    )
+
+
+def esplora_source(server: SimulatorServer, **http: float) -> EsploraSource:
+    """An Esplora source for a simulator server."""
+    return EsploraSource(server.url, http=replace(FAST_HTTP, **http))
+
+
+def esplora_source_at(port: int) -> EsploraSource:
+    """An Esplora source for a loopback port (where nothing may listen)."""
+    return EsploraSource(f"http://127.0.0.1:{port}", http=FAST_HTTP)
+
+
+def rpc_at(port: int, **auth: str) -> BitcoindSource:
+    """An RPC source with user/password for a loopback port."""
+    credentials = auth or {"user": "u", "password": "p"}
+    return BitcoindSource(f"http://127.0.0.1:{port}", http=FAST_HTTP, **credentials)
