@@ -48,6 +48,20 @@ async def test_results_are_reused_for_the_cache_window_then_refreshed(stack, set
     assert stack.hits("electrs") == 2
 
 
+async def test_single_flight_reuses_a_fresh_value() -> None:
+    clock = FakeClock()
+    cache = SingleFlight(clock)
+    computed = []
+
+    async def compute() -> int:
+        computed.append(clock.now)
+        return len(computed)
+
+    assert [await cache.get("k", 5, compute) for _ in range(3)] == [1, 1, 1]
+    clock.now += 5
+    assert await cache.get("k", 5, compute) == 2
+
+
 async def test_single_flight_shares_a_failure_and_forgets_it() -> None:
     calls = 0
 
