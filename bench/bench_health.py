@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from oracle.logging import configure_logging  # noqa: E402
 from tests.health.price_store import complete_store  # noqa: E402
 from tests.health.upstreams import Upstreams  # noqa: E402
 from tests.support import ServiceProcess, service_env, start_daphne  # noqa: E402
@@ -166,6 +167,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--hung-requests", type=int, default=10)
     args = parser.parse_args()
+    configure_logging("console", "WARNING")  # this process only writes the test store
     print(
         f"machine: {os.cpu_count()} cores; one daphne process; HEALTH_CHECK_TIMEOUT={CHECK_TIMEOUT:g}"
     )
