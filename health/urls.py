@@ -1,3 +1,11 @@
 """HTTP routes of the health app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from health import views
+
+urlpatterns = [
+    path("health", views.health, name="health"),
+    path("health/live", views.live, name="health-live"),
+    path("health/ready", views.ready, name="health-ready"),
+]

@@ -141,6 +141,7 @@ ORACLE_ADMIN_PASSWORD = CONFIG.oracle_admin_password
 WORKER_LOOPS: list[str] = [
     "prices.scheduler.loop",
     "alerts.feed.loop",
+    "health.sampler.loop",
 ]
 
 LOGGING_CONFIG = None

@@ -1,0 +1,186 @@
+"""The health app's part of the OpenAPI 3.1 document (merged by `prices.openapi`): `PATHS` for
+/health, /health/live and /health/ready and their `SCHEMAS`, replacing the built-in outline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_REF = "#/components/schemas/"
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_IETF_STATUS = {"enum": ["pass", "warn", "fail"]}
+
+
+def _body(ref: str, description: str, media_type: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"$ref": _REF + ref}}}}
+
+
+def _both(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": _REF + "Health"}},
+            "application/health+json": {"schema": {"$ref": _REF + "HealthIetf"}},
+        },
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "CheckResult": {
+        "type": "object",
+        "required": ["status", "latency_ms", "error", "last_success"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"enum": ["ok", "error", "timeout"]},
+            "latency_ms": {"type": "number", "description": "How long the probe took."},
+            "error": {"type": ["string", "null"], "description": "Why it failed; no secrets."},
+            "last_success": {**_TIME_OR_NULL, "description": "Also from before a restart."},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "description": (
+            "healthy: every check ok and no missing day; unhealthy: a critical check (database,"
+            " app_database) not ok; degraded otherwise."
+        ),
+        "required": [
+            "status",
+            "timestamp",
+            "uptime_seconds",
+            "started_at",
+            "checks",
+            "database",
+            "gaps_detected",
+            "missing_dates",
+            "version",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"enum": ["healthy", "degraded", "unhealthy"]},
+            "timestamp": _TIME,
+            "uptime_seconds": {"type": "number"},
+            "started_at": _TIME,
+            "checks": {"type": "object", "additionalProperties": {"$ref": _REF + "CheckResult"}},
+            "database": {
+                "enum": ["ok", "error", "timeout"],
+                "description": "The status of the `database` check (the price store).",
+            },
+            "gaps_detected": {
+                "type": ["integer", "null"],
+                "description": "Complete days without a valid price; null if unknown.",
+            },
+            "missing_dates": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "format": "date"},
+            },
+            "version": {"type": "string"},
+        },
+    },
+    "HealthIetfCheck": {
+        "type": "object",
+        "required": ["status", "time"],
+        "properties": {
+            "componentType": {"type": "string"},
+            "observedValue": {"type": "number"},
+            "observedUnit": {"type": "string"},
+            "status": _IETF_STATUS,
+            "time": _TIME,
+            "output": {"type": "string", "description": "Only when not pass."},
+            "lastSuccess": _TIME,
+        },
+    },
+    "HealthIetf": {
+        "type": "object",
+        "description": "The IETF health-check draft (draft-inadarei-api-health-check) shape.",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": _IETF_STATUS,
+            "releaseId": {"type": "string"},
+            "serviceId": {"type": "string"},
+            "description": {"type": "string"},
+            "notes": {"type": "array", "items": {"type": "string"}},
+            "output": {"type": "string"},
+            "checks": {
+                "type": "object",
+                "description": "`NAME:responseTime` per check, `price_series:missingDays`, `uptime`.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"$ref": _REF + "HealthIetfCheck"},
+                },
+            },
+        },
+    },
+    "HealthFormatError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}},
+    },
+    "Liveness": {
+        "type": "object",
+        "required": ["status", "uptime_seconds", "version"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"const": "alive"},
+            "uptime_seconds": {"type": "number"},
+            "version": {"type": "string"},
+        },
+    },
+    "Readiness": {
+        "type": "object",
+        "required": ["status", "timestamp", "checks"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"enum": ["ready", "unready"]},
+            "timestamp": _TIME,
+            "checks": {"type": "object", "additionalProperties": {"$ref": _REF + "CheckResult"}},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/health": {
+        "get": {
+            "tags": ["health"],
+            "summary": "Service health with every check",
+            "description": (
+                "Checks run concurrently within HEALTH_CHECK_TIMEOUT; results are reused for"
+                " HEALTH_CACHE_SECONDS. `Accept: application/health+json` or `?format=ietf`"
+                " selects the IETF shape."
+            ),
+            "operationId": "health",
+            "parameters": [
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"enum": ["legacy", "ietf"]},
+                    "description": "Response shape; default legacy unless Accept asks for IETF.",
+                }
+            ],
+            "responses": {
+                "200": _both("Healthy or degraded."),
+                "400": _body("HealthFormatError", "Unknown `format`."),
+                "503": _both("Unhealthy."),
+            },
+        }
+    },
+    "/health/live": {
+        "get": {
+            "tags": ["health"],
+            "summary": "Liveness: the process answers (touches nothing)",
+            "operationId": "healthLive",
+            "responses": {"200": _body("Liveness", "Alive.")},
+        }
+    },
+    "/health/ready": {
+        "get": {
+            "tags": ["health"],
+            "summary": "Readiness: the critical checks (price store, app database) pass",
+            "operationId": "healthReady",
+            "responses": {
+                "200": _body("Readiness", "Ready."),
+                "503": _body("Readiness", "A critical check fails."),
+            },
+        }
+    },
+}

@@ -1,0 +1,47 @@
+"""The worker loop that records every check into the history and prunes old samples."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from django.conf import settings
+from django.db import close_old_connections
+
+from health.checks import ServiceCheck, registered_checks, safe_message
+from health.history import prune_samples, record_samples
+from health.monitor import HealthMonitor
+from oracle.logging import correlation_scope
+from oracle.worker import wait_or_stop
+
+log = structlog.get_logger(__name__)
+
+
+async def loop(stop: asyncio.Event) -> None:
+    """Every HEALTH_SAMPLE_SECONDS: probe every check afresh, store the results, prune."""
+    monitor = HealthMonitor()
+    while not stop.is_set():
+        with correlation_scope():
+            await sample_once(monitor)
+        if await wait_or_stop(stop, settings.HEALTH_SAMPLE_SECONDS):
+            return
+
+
+async def sample_once(monitor: HealthMonitor) -> dict[str, ServiceCheck]:
+    """Probe every enabled check now and store the results; a database failure is logged."""
+    results = await monitor.results(registered_checks(), max_age=0)
+    try:
+        pruned = await asyncio.to_thread(_store, results, settings.HEALTH_RETENTION_DAYS)
+    except Exception as exc:
+        log.warning("health_samples_not_stored", error=safe_message(repr(exc)))
+    else:
+        log.debug("health_sampled", checks=len(results), pruned=pruned)
+    return results
+
+
+def _store(results: dict[str, ServiceCheck], retention_days: int) -> int:
+    try:
+        record_samples(results)
+        return prune_samples(retention_days)
+    finally:
+        close_old_connections()

@@ -1,0 +1,337 @@
+"""The check registry and each built-in check against real local services."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from health.checks import (
+    Check,
+    CheckError,
+    CheckTimeout,
+    register,
+    registered_checks,
+    run_checks,
+    safe_message,
+    unregister,
+)
+from oracle.logging import correlation_scope
+from tests.health.conftest import CHECK_TIMEOUT
+from tests.health.price_store import publish_garbage, write_lock_held, write_store
+from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams
+from tests.support import free_port
+
+BUDGET = CHECK_TIMEOUT + 0.15
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def builtin(name: str) -> Check:
+    return next(check for check in registered_checks() if check.name == name)
+
+
+def refused_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def redis_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.django_db
+async def test_every_builtin_check_passes_against_healthy_services(stack: Upstreams) -> None:
+    with correlation_scope("health-test-1"):
+        results = await run_checks(registered_checks())
+    assert list(results) == [
+        "database",
+        "app_database",
+        "electrs",
+        "mempool_backend",
+        "bitcoin_rpc",
+    ]
+    for result in results.values():
+        assert result.status == "ok" and result.error is None
+        assert 0 <= result.latency_ms < BUDGET * 1000
+        assert result.last_success == result.checked_at
+    rpc_call = stack.servers["rpc"].hits[0]
+    assert json.loads(rpc_call.body)["method"] == "getblockcount"
+    credentials = base64.b64encode(f"{RPC_USER}:{RPC_PASSWORD}".encode()).decode()
+    assert rpc_call.headers["Authorization"] == f"Basic {credentials}"
+    assert stack.servers["electrs"].hits[0].headers["X-Correlation-ID"] == "health-test-1"
+
+
+async def test_a_hung_service_times_out_within_the_budget(stack: Upstreams) -> None:
+    stack.modes["electrs"] = "hang"
+    started = time.monotonic()
+    result = await builtin("electrs").run()
+    elapsed = time.monotonic() - started
+    assert elapsed < BUDGET, f"took {elapsed:.3f} s"
+    assert result.status == "timeout"
+    assert result.error == f"no answer within {CHECK_TIMEOUT:g} s"
+    assert result.last_success is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("500", "electrs: /blocks/tip/height: HTTP 500"),
+        ("garbage", "electrs: /blocks/tip/height: expected a block height, got 21 bytes"),
+    ],
+)
+async def test_electrs_failures_are_explained(stack: Upstreams, mode: str, error: str) -> None:
+    stack.modes["electrs"] = mode
+    result = await builtin("electrs").run()
+    assert result.status == "error"
+    assert result.error.startswith(error)
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("500", "mempool_backend: /api/v1/prices: HTTP 500"),
+        ("garbage", "mempool_backend: /api/v1/prices: the answer is not JSON"),
+        ("no_usd", "mempool_backend: /api/v1/prices: the answer has no numeric USD price"),
+    ],
+)
+async def test_mempool_failures_are_explained(stack: Upstreams, mode: str, error: str) -> None:
+    stack.modes["mempool"] = mode
+    result = await builtin("mempool_backend").run()
+    assert (result.status, result.error) == ("error", error)
+
+
+async def test_upstream_bodies_are_read_with_a_cap(stack: Upstreams) -> None:
+    stack.servers["mempool"].handler = lambda hit: (200, {}, b" " * 100_000)
+    result = await builtin("mempool_backend").run()
+    assert result.error == (
+        "mempool_backend: /api/v1/prices: response body of 100000 bytes exceeds the "
+        "65536-byte limit"
+    )
+
+
+async def test_a_refused_connection_is_an_error_naming_the_path(stack, settings) -> None:
+    settings.MEMPOOL_URL = refused_url()
+    result = await builtin("mempool_backend").run()
+    assert result.status == "error"
+    assert result.error == (
+        "mempool_backend: /api/v1/prices: connection failed "
+        "(ConnectionRefusedError: Connection refused)"
+    )
+
+
+async def test_credentials_in_urls_never_reach_the_error(stack, settings) -> None:
+    port = free_port()
+    settings.ELECTRS_URL = f"http://watcher:hunter2-secret@127.0.0.1:{port}"
+    result = await builtin("electrs").run()
+    assert result.status == "error"
+    assert "hunter2" not in result.error and "watcher" not in result.error
+
+
+def test_safe_message_strips_userinfo_and_configured_secrets(settings) -> None:
+    settings.BITCOIN_RPC_PASSWORD = "rpc-pass-77"
+    settings.REDIS_URL = "redis://:redis-pass-88@127.0.0.1:6379/0"
+    text = (
+        "failed: redis://:redis-pass-88@127.0.0.1:6379/0 and https://u:p@host/x "
+        "with rpc-pass-77 and redis-pass-88"
+    )
+    cleaned = safe_message(text)
+    assert cleaned == ("failed: redis://127.0.0.1:6379/0 and https://host/x with *** and ***")
+    assert len(safe_message("x" * 1000)) == 300
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("loading", "bitcoin_rpc: getblockcount: RPC error -28: Loading block index..."),
+        ("401", "bitcoin_rpc: /: HTTP 401 (check the RPC credentials)"),
+        ("garbage", "bitcoin_rpc: HTTP 200, not JSON"),
+    ],
+)
+async def test_bitcoin_rpc_failures_are_explained(stack: Upstreams, mode: str, error: str) -> None:
+    stack.modes["rpc"] = mode
+    result = await builtin("bitcoin_rpc").run()
+    assert (result.status, result.error) == ("error", error)
+    assert RPC_PASSWORD not in json.dumps(result.error)
+
+
+async def test_bitcoin_rpc_prefers_the_cookie_file(stack, settings, tmp_path: Path) -> None:
+    cookie = tmp_path / ".cookie"
+    cookie.write_text("__cookie__:0a1b2c3d4e5f\n")
+    settings.BITCOIN_RPC_COOKIE_FILE = cookie
+    assert (await builtin("bitcoin_rpc").run()).ok
+    sent = stack.servers["rpc"].hits[-1].headers["Authorization"]
+    assert base64.b64decode(sent.split()[1]) == b"__cookie__:0a1b2c3d4e5f"
+    settings.BITCOIN_RPC_COOKIE_FILE = tmp_path / "missing-cookie"
+    result = await builtin("bitcoin_rpc").run()
+    assert result.error == ("bitcoin_rpc: cannot read BITCOIN_RPC_COOKIE_FILE (FileNotFoundError)")
+
+
+async def test_bitcoin_rpc_without_credentials_and_without_a_count(stack, settings) -> None:
+    settings.BITCOIN_RPC_USER = settings.BITCOIN_RPC_PASSWORD = None
+    stack.servers["rpc"].handler = lambda hit: (200, {}, b'{"result": "tall", "error": null}')
+    result = await builtin("bitcoin_rpc").run()
+    assert result.error == "bitcoin_rpc: getblockcount: no block count in the answer"
+    assert "Authorization" not in stack.servers["rpc"].hits[-1].headers
+
+
+def test_optional_checks_follow_the_configuration(settings) -> None:
+    settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
+    assert [c.name for c in registered_checks()] == [
+        "database",
+        "app_database",
+        "electrs",
+        "mempool_backend",
+    ]
+    settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = REDIS_URL, True
+    assert "channel_layer" in [c.name for c in registered_checks()]
+    assert [c.name for c in registered_checks(critical_only=True)] == ["database", "app_database"]
+
+
+@pytest.mark.channel_layer
+@pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")
+async def test_the_channel_layer_check_pings_redis(settings) -> None:
+    settings.REDIS_URL = REDIS_URL
+    assert (await builtin("channel_layer").run()).ok
+
+
+async def test_an_unreachable_redis_is_an_error_without_its_password(settings) -> None:
+    settings.REDIS_URL = f"redis://:redis-pass-99@127.0.0.1:{free_port()}/0"
+    result = await builtin("channel_layer").run()
+    assert result.status == "error"
+    assert result.error.startswith("channel_layer: ConnectionError:")
+    assert "redis-pass-99" not in result.error
+
+
+async def test_a_silent_redis_times_out(settings) -> None:
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        settings.REDIS_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        settings.HEALTH_CHECK_TIMEOUT = 0.3
+        result = await builtin("channel_layer").run()
+    assert result.status == "timeout"
+
+
+async def test_the_price_store_check(settings, tmp_path: Path) -> None:
+    settings.DUCKDB_PATH = store = tmp_path / "prices.duckdb"
+    nothing = await builtin("database").run()
+    assert (nothing.status, nothing.error) == (
+        "error",
+        "price store: no price store has been published yet",
+    )
+    write_store(store)
+    assert (await builtin("database").run()).ok
+    publish_garbage(store)
+    result = await builtin("database").run()
+    assert result.status == "error"
+    assert result.error.startswith("price store: IOException: IO Error: The file")
+
+
+async def test_a_writer_holding_the_store_does_not_disturb_the_check(settings, tmp_path) -> None:
+    settings.DUCKDB_PATH = write_store(tmp_path / "prices.duckdb")
+    with write_lock_held(settings.DUCKDB_PATH):
+        result = await builtin("database").run()
+    assert result.ok
+
+
+@pytest.mark.django_db
+async def test_the_app_database_check() -> None:
+    assert (await builtin("app_database").run()).ok
+
+
+class Scripted(Check):
+    """A registered test check whose probe does what the test says."""
+
+    def __init__(self, name: str, action, *, critical: bool = False, timeout=None) -> None:
+        self.name, self.action, self.critical, self.timeout = name, action, critical, timeout
+        self.calls = 0
+
+    def probe(self) -> None:
+        self.calls += 1
+        self.action()
+
+
+class AsyncScripted(Check):
+    name = "async_scripted"
+
+    async def probe(self) -> None:
+        await asyncio.sleep(0)
+        raise CheckTimeout("the feed is silent")
+
+
+@pytest.fixture
+def registered():
+    added: list[str] = []
+
+    def add(check: Check) -> Check:
+        added.append(check.name)
+        return register(check)
+
+    yield add
+    for name in added:
+        unregister(name)
+
+
+def test_the_registry_refuses_nameless_and_duplicate_checks(registered) -> None:
+    with pytest.raises(ValueError, match="needs a name"):
+        register(Check())
+    with pytest.raises(ValueError, match="'electrs' is registered already"):
+        register(Scripted("electrs", lambda: None))
+    registered(Scripted("extra", lambda: None, critical=True))
+    assert registered_checks()[-1].name == "extra"
+    assert "extra" in [c.name for c in registered_checks(critical_only=True)]
+    unregister("extra")
+    assert "extra" not in [c.name for c in registered_checks()]
+
+
+async def test_registered_checks_can_be_sync_or_async_and_fail_safely(
+    registered, json_logs
+) -> None:
+    def crash() -> None:
+        raise ValueError("bad arithmetic")
+
+    def refuse() -> None:
+        raise CheckError("feed stale for 300 s")
+
+    checks = [
+        registered(Scripted("crashing", crash)),
+        registered(Scripted("refusing", refuse)),
+        registered(AsyncScripted()),
+    ]
+    results = await run_checks(checks)
+    assert (results["crashing"].status, results["crashing"].error) == (
+        "error",
+        "ValueError: bad arithmetic",
+    )
+    assert (results["refusing"].status, results["refusing"].error) == (
+        "error",
+        "feed stale for 300 s",
+    )
+    assert (results["async_scripted"].status, results["async_scripted"].error) == (
+        "timeout",
+        "the feed is silent",
+    )
+    crash_line = json_logs.events("health_check_crashed")[0]
+    assert crash_line["check"] == "crashing" and "ValueError" in crash_line["exception"]
+
+
+async def test_a_stuck_probe_thread_is_waited_for_not_duplicated(registered) -> None:
+    release = threading.Event()
+    check = registered(Scripted("stuck", lambda: release.wait(5), timeout=0.2))
+    first = await check.run()
+    second = await check.run()
+    assert (first.status, second.status) == ("timeout", "timeout")
+    assert check.calls == 1
+    release.set()
+    assert (await check.run()).ok
+    assert check.calls == 2
