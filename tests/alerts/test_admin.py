@@ -123,5 +123,6 @@ def test_live_page_is_for_staff(admin_client, client):
     page = admin_client.get("/alerts/live")
     assert page.status_code == 200
     assert b'data-url="/ws/alerts/"' in page.content and b"alerts/live.js" in page.content
+    assert page.content.index(b"alerts/feed.js") < page.content.index(b"alerts/live.js")
     anonymous = client.get("/alerts/live")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
