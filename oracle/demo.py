@@ -1,8 +1,9 @@
 """`python -m oracle.demo` (`make demo`): the whole service on a simulated node, in about a minute.
 
-It starts the chain simulator (Esplora REST + Core RPC) with the last `--days` complete UTC days
-and the mempool simulator (live traffic, an occasional whale, exchange prices near the chain's
-planted prices), migrates its own data directory, backfills the days, starts daphne and the worker
+It starts the chain simulator (Esplora REST + Core RPC) with the last 90 complete UTC days (the
+dashboard's span) and the mempool simulator (live traffic, an occasional whale, exchange prices
+near the chain's planted prices), migrates its own data directory, backfills the last `--days`
+(the older days are left for the admin's "Backfill missing days"), starts daphne and the worker
 pointed at the simulators, and prints the URLs, an admin login and a subscriber token.
 
 Every child runs in its own process group. Ctrl-C, SIGTERM or SIGHUP stops them all (SIGTERM to
@@ -39,6 +40,7 @@ from prices.chain_simulator import ChainParams, SimulatedChain
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "demo.json"
 ADMIN_USER = "admin"
+CHAIN_DAYS = 90
 EXCHANGE_SPREAD = 0.004  # relative standard deviation of the exchange price around the planted one
 STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.1
@@ -86,11 +88,13 @@ class Options:
 
     @property
     def chain(self) -> ChainParams:
-        """The simulated chain: the last `days` complete UTC days, then a few blocks of today."""
+        """The simulated chain: the last CHAIN_DAYS (or `days`) complete UTC days, then a few
+        blocks of today."""
+        chain_days = max(CHAIN_DAYS, self.days)
         return ChainParams(
             seed=self.seed,
-            start_date=self.today - timedelta(days=self.days),
-            days=self.days,
+            start_date=self.today - timedelta(days=chain_days),
+            days=chain_days,
             price=95_000.0,
             daily_change=0.02,
             txs_per_block=self.txs_per_block,
@@ -282,12 +286,12 @@ def chain_args(options: Options) -> list[str]:
 
 
 def mempool_args(options: Options, chain: SimulatedChain, prices_file: Path) -> list[str]:
+    """Unseeded: a reused data directory has the earlier runs' whales, which a repeat would dedupe."""
     return [
         "-m", "alerts.mempool_simulator",
         "--port", str(options.mempool_port),
         "--whale-every", str(options.whale_every),
         "--block-every", "120",
-        "--seed", str(options.seed),
         "--price", f"{chain.price_at(chain.tip):.2f}",
         "--historical-prices", str(prices_file),
     ]  # fmt: skip
@@ -333,9 +337,9 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     reused = prepare_data_dir(options.data_dir, fingerprint)
     prices_file = options.data_dir / "exchange-prices.json"
     prices_file.write_text(json.dumps(exchange_prices(chain, options.seed)))
-    first, last = chain.days[0], chain.days[-1]
+    first, last = chain.days[-options.days], chain.days[-1]
     say(
-        f"Simulated node: {options.days} days ({first}..{last}) on ports {options.chain_port}"
+        f"Simulated node: {len(chain.days)} days ({chain.days[0]}..{last}) on ports {options.chain_port}"
         f" and {options.mempool_port}; data in {options.data_dir}" + (" (reused)" if reused else "")
     )
     chain_sim = children.start("chain-simulator", chain_args(options))
