@@ -1,12 +1,14 @@
-"""URL configuration: the service index, the admin and each app's endpoints."""
+"""URL configuration: the service index, the admin (with the operator dashboard) and each app's
+endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
 
-from oracle.views import index
+from oracle.views import dashboard, index
 
 urlpatterns = [
     path("", index, name="index"),
+    path("admin/dashboard/", dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
     path("", include("health.urls")),
     path("", include("prices.urls")),

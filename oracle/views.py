@@ -1,7 +1,13 @@
-"""The service index: what this is and where its endpoints are."""
+"""The service index and the operator dashboard."""
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from alerts.routing import WEBSOCKET_PATH
+from oracle.dashboard import dashboard as dashboard_data
 
 
 def index(request: HttpRequest) -> JsonResponse:
@@ -13,3 +19,16 @@ def index(request: HttpRequest) -> JsonResponse:
             "admin": "/admin/",
         }
     )
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Prices, health and the live whale feed on one page, for staff."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Operator dashboard",
+        "is_nav_sidebar_enabled": False,  # the page needs the width
+        "board": dashboard_data(),
+        "websocket_path": WEBSOCKET_PATH,
+    }
+    return render(request, "admin/dashboard.html", context)

@@ -61,9 +61,10 @@ def _valid_price(day: SeriesDay, exchange: bool) -> float | None:
     return day.record.exchange_price if exchange else day.record.utxoracle_price
 
 
-def series_chart(days: list[SeriesDay]) -> str:
-    """On-chain against exchange price; lines break at days without a valid price."""
-    step = max(1, len(days) // 6)
+def series_chart(days: list[SeriesDay], width: int = Chart.width, labels: int = 6) -> str:
+    """On-chain against exchange price; lines break at days without a valid price. About
+    `labels` dates label the x axis of a chart `width` units wide."""
+    step = max(1, len(days) // labels)
     return line_chart(
         [
             Series(
@@ -74,6 +75,7 @@ def series_chart(days: list[SeriesDay]) -> str:
             ),
         ],
         Chart(
+            width=width,
             x_labels=[(d.date.toordinal(), d.date.strftime("%b %d")) for d in days[::step]],
             gap_marks=[
                 (d.date.toordinal(), f"{d.date}: {d.status}")

@@ -11,11 +11,17 @@
     time: (id, data) => data.first_seen.slice(11, 19),
     txid: (id, data) => data.txid,
     btc: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 8 }),
+    btc_short: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 1 }),
     usd: (id, data) => (data.usd_value === null ? null : "$" + Math.round(data.usd_value).toLocaleString()),
+    usd_short: (id, data) =>
+      data.usd_value === null
+        ? null
+        : "$" + data.usd_value.toLocaleString(undefined, { notation: "compact", maximumFractionDigits: 1 }),
     fee_rate: (id, data) => data.fee_rate + " sat/vB",
     rbf: (id, data) => (data.rbf ? "yes" : "no"),
     expected: (id, data) => data.expected_confirmation,
     status: (id, data) => data.status + (data.replaced_by ? " by " + data.replaced_by.slice(0, 12) + "…" : ""),
+    status_short: (id, data) => data.status,
   };
 
   // The rows of a table body: newest alert first, at most `maxRows`, each cell classed by column.
