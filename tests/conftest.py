@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from tests.browser import chrome
 from tests.support import JsonLogCapture, capture_json_logs
 
 
@@ -28,3 +30,11 @@ def json_logs() -> Iterator[JsonLogCapture]:
     """Everything logged during the test, rendered as the production JSON lines."""
     with capture_json_logs() as capture:
         yield capture
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium session (tests using it are marked `browser` and `needs_chromium`)."""
+    driver = chrome()
+    yield driver
+    driver.quit()
