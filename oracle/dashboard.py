@@ -90,6 +90,7 @@ class Dashboard:
     prices: PriceSection
     health: HealthSection
     whales_24h: dict[str, object]
+    last_alert_id: int  # the page counts live alerts above it into the 24 h figures
     today: date
 
 
@@ -121,5 +122,6 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         prices=price_section(today),
         health=health_section(now),
         whales_24h=alert_store.summary(now - timedelta(hours=24)),
+        last_alert_id=alert_store.latest_alert_id(),
         today=today,
     )

@@ -129,7 +129,12 @@ def test_prices_health_and_whales(admin_client, store) -> None:
     assert "no sample" in app_database and "\u2013</td>" in app_database
     assert "Not ok: app_database" in health and "electrs" not in health.split("Not ok:")[1][:60]
 
-    assert "1 in the last 24 h (1,500 BTC)" in html
+    summary = re.search(r'<span id="whales-24h"[^>]*>', html).group(0)
+    last_id = WhaleAlert.objects.order_by("-id").first().id
+    assert f'data-after="{last_id}" data-count="1" data-btc="1500.0"' in summary
+    assert (
+        '<span class="count">1</span> in the last 24 h (<span class="btc">1,500</span> BTC)' in html
+    )
     scripts = re.findall(r'<script src="([^"]+)"', html)
     assert scripts[-2:] == ["/static/alerts/feed.js", "/static/oracle/dashboard.js"]
     assert 'data-url="/ws/alerts/"' in html
