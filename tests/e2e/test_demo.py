@@ -1,0 +1,295 @@
+"""`python -m oracle.demo` as a program: it comes up with a backfilled series, live whales and a
+login; the dashboard shows a price and the alerts page a whale in headless Chromium (the pages are
+saved to docs/screenshots/ for the README); Ctrl-C, SIGTERM or a dying child stop every process.
+
+The tests share one data directory: the first start backfills, the others reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.browser import needs_chromium, wait_for
+from tests.support import PYTHON, ROOT, free_port
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+
+def proc_stat(pid: str) -> tuple[int, str, int] | None:
+    """(parent pid, state, process group) of a process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return int(fields[1]), fields[0], int(fields[2])
+
+
+def live_processes() -> dict[int, tuple[int, int]]:
+    """Every process that is not a zombie: pid -> (parent pid, process group)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := proc_stat(entry)) is not None and stat[1] != "Z":
+            found[int(entry)] = (stat[0], stat[2])
+    return found
+
+
+class Demo:
+    """The demo running as a subprocess, its output collected line by line."""
+
+    def __init__(self, data_dir: Path, whale_every: float = 3.0) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                PYTHON, "-m", "oracle.demo",
+                "--data-dir", str(data_dir),
+                "--port", str(self.port),
+                "--chain-port", str(free_port()),
+                "--mempool-port", str(free_port()),
+                "--whale-every", str(whale_every),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float) -> float:
+        """Wait for the summary; the start-up time it states."""
+        deadline = time.monotonic() + timeout
+        while "Ctrl-C stops every process of the demo." not in self.lines:
+            assert self.process.poll() is None, f"the demo exited:\n{self.output}"
+            assert time.monotonic() < deadline, f"not ready within {timeout} s:\n{self.output}"
+            time.sleep(0.1)
+        return float(re.search(r"oracle demo ready in (\d+) s:", self.output).group(1))
+
+    def summary(self, label: str) -> str:
+        return re.search(rf"^  {label} +(.+)$", self.output, re.M).group(1)
+
+    @property
+    def password(self) -> str:
+        return re.search(r"password ([^)]+)\)", self.summary("admin")).group(1)
+
+    @property
+    def token(self) -> str:
+        return self.summary("alert socket").split("token=")[1]
+
+    def children(self) -> dict[int, int]:
+        """Every live descendant: pid -> process group."""
+        processes = live_processes()
+        found, frontier = {}, [self.process.pid]
+        while frontier:
+            parent = frontier.pop()
+            for pid, (ppid, group) in processes.items():
+                if ppid == parent:
+                    found[pid] = group
+                    frontier.append(pid)
+        return found
+
+    def stop(self, sig: signal.Signals) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(60)
+        self._reader.join(10)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def assert_all_gone(children: dict[int, int]) -> None:
+    """None of the processes, nor anything else in their process groups, is left."""
+    groups = set(children.values())
+    deadline = time.monotonic() + 10
+    while True:
+        left = {
+            pid: group
+            for pid, (_, group) in live_processes().items()
+            if pid in children or group in groups
+        }
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert left == {}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo") / "data"
+
+
+@pytest.fixture
+def demo(data_dir: Path):
+    running = Demo(data_dir)
+    yield running
+    running.kill()
+
+
+def log_in(session: requests.Session, demo: Demo) -> None:
+    login = f"{demo.url}/admin/login/"
+    session.get(login, timeout=10)
+    answer = session.post(
+        login,
+        data={
+            "username": "admin",
+            "password": demo.password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        timeout=10,
+    )
+    assert answer.url == f"{demo.url}/admin/", answer.text[:500]
+
+
+def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
+    elapsed = demo.wait_ready(timeout=360)
+    assert elapsed < 360
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert re.search(rf"backfill_prices \S+\.\.{yesterday}: 30 days", demo.output)
+    assert "0 failed" in demo.output
+
+    latest = requests.get(f"{demo.url}/api/prices/latest", timeout=10).json()
+    assert latest["timestamp"] == yesterday and latest["is_valid"]
+    assert abs(latest["diff_percent"]) < 3
+    gaps = requests.get(f"{demo.url}/api/prices/gaps?days=30", timeout=10).json()
+    assert gaps["gaps_detected"] == 0
+    health = requests.get(f"{demo.url}/health", timeout=10).json()
+    statuses = {name: check["status"] for name, check in health["checks"].items()}
+    assert set(statuses) >= {
+        "database",
+        "app_database",
+        "electrs",
+        "mempool_backend",
+        "bitcoin_rpc",
+    }
+    assert set(statuses.values()) == {"ok"} and health["status"] == "healthy"
+    whales = requests.get(
+        f"{demo.url}/api/whales", headers={"Authorization": f"Bearer {demo.token}"}, timeout=10
+    )
+    assert whales.status_code == 200
+
+    with requests.Session() as session:
+        assert "/admin/login/" in session.get(f"{demo.url}/admin/dashboard/", timeout=10).url
+        log_in(session, demo)
+        dashboard = session.get(f"{demo.url}/admin/dashboard/", timeout=10).text
+    assert f"{round(latest['utxoracle_price']):,} <small>USD</small>" in dashboard
+
+    children = demo.children()
+    commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text() for pid in children)
+    for part in ("prices.chain_simulator", "alerts.mempool_simulator", "daphne", "run_worker"):
+        assert part in commands
+    assert len(set(children.values())) >= 4  # each in its own process group
+    assert demo.stop(signal.SIGINT) == 0
+    assert demo.lines[-2:] == ["SIGINT: stopping", "Every demo process has stopped."]
+    assert_all_gone(children)
+
+
+def test_a_child_that_dies_stops_the_demo(demo: Demo) -> None:
+    demo.wait_ready(timeout=360)
+    children = demo.children()
+    worker = next(
+        pid for pid in children if b"run_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+    os.kill(worker, signal.SIGKILL)
+    assert demo.process.wait(60) == 1
+    demo._reader.join(10)
+    assert f"worker exited (status -{signal.SIGKILL.value})" in demo.output
+    assert_all_gone(children)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    demo.wait_ready(timeout=360)
+    latest = requests.get(f"{demo.url}/api/prices/latest", timeout=10).json()
+    children = demo.children()
+
+    browser.get(f"{demo.url}/admin/login/?next=/admin/dashboard/")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(demo.password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    card = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card .card-price"))[0]
+    assert card.text == f"{round(latest['utxoracle_price']):,} USD"
+    summary = browser.find_element(By.ID, "whales-24h")
+    after, before = (
+        int(summary.get_attribute("data-after")),
+        int(summary.get_attribute("data-count")),
+    )
+
+    def new_on_dashboard(driver) -> bool:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#whales tbody tr")
+        return len([r for r in rows if int(r.get_attribute("data-id")) > after]) >= 3
+
+    wait_for(browser, new_on_dashboard, 60)
+    assert browser.find_element(By.ID, "whales-status").get_attribute("data-state") == "live"
+    assert int(summary.find_element(By.CLASS_NAME, "count").text) >= before + 3
+    screenshot(browser, "dashboard", 1280)
+    screenshot(browser, "dashboard-phone", 390)
+
+    browser.get(f"{demo.url}/alerts/live")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr"))
+    replayed = max(int(r.get_attribute("data-id")) for r in whale_rows(browser))
+
+    def new_whales(driver) -> list:
+        return [r for r in whale_rows(driver) if int(r.get_attribute("data-id")) > replayed]
+
+    row = wait_for(browser, new_whales, 60)[0]
+    assert float(row.find_element(By.CSS_SELECTOR, "td.btc").text.replace(",", "")) >= 100
+    assert row.find_element(By.CSS_SELECTOR, "td.status").text == "pending"
+    screenshot(browser, "live-alerts", 1440, height=900)
+
+    browser.get(f"{demo.url}/admin/prices/priceseries/")
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.price-chart polyline.onchain")
+    screenshot(browser, "price-series", 1280, height=1100)
+    browser.get(f"{demo.url}/admin/health/checksample/service-history/")
+    assert "Service history" in browser.title
+    screenshot(browser, "service-history", 1280, height=1100)
+
+    assert demo.stop(signal.SIGTERM) == 0
+    assert_all_gone(children)
+
+
+def whale_rows(driver) -> list:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
+
+
+def screenshot(driver, name: str, width: int, height: int | None = None) -> None:
+    """Save the page at `width` CSS pixels (a phone below 600), whole or `height` tall."""
+    metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    if height is None:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    time.sleep(0.3)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
