@@ -1,7 +1,7 @@
 """The mempool feed's statistics: kept by the worker, stored for the web process, judged for health.
 
-The `mempool_feed` health check is `mempool_feed_check()` (non-critical): an error when the feed
-has not heard from the backend for two minutes, or never reported at all.
+The `mempool_feed` health check (`MempoolFeedCheck`, non-critical, registered by the app) is an
+error when the feed has not heard from the backend for two minutes, or never reported at all.
 """
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db import close_old_connections
 from django.utils import timezone
 
 from alerts.models import FeedStatus
+from health.checks import Check, CheckError
 
 STALE_AFTER = timedelta(minutes=2)
 OK = "ok"
@@ -89,3 +91,19 @@ def mempool_feed_check() -> tuple[str, str | None]:
 
 def _dt(unix: float | None) -> datetime | None:
     return None if unix is None else datetime.fromtimestamp(unix, UTC)
+
+
+class MempoolFeedCheck(Check):
+    """`mempool_feed` (non-critical): the worker's feed heard from the backend in the last 2 min."""
+
+    name = "mempool_feed"
+    critical = False
+
+    def probe(self) -> None:
+        close_old_connections()
+        try:
+            status, error = mempool_feed_check()
+        finally:
+            close_old_connections()
+        if status != OK:
+            raise CheckError(error or "mempool feed not ok")

@@ -180,11 +180,14 @@ def unregister(name: str) -> None:
 
 
 def registered_checks(*, critical_only: bool = False) -> list[Check]:
-    """The enabled checks in registration order (only the critical ones when asked)."""
+    """The enabled checks in registration order (only the critical ones when asked), less those
+    the operator turned off with HEALTH_DISABLED_CHECKS."""
     return [
         check
         for check in _registry.values()
-        if check.enabled() and (check.critical or not critical_only)
+        if check.name not in settings.HEALTH_DISABLED_CHECKS
+        and check.enabled()
+        and (check.critical or not critical_only)
     ]
 
 

@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP goes to Django; WebSocket goes through the correlation ID, the Origin
-check and session authentication to the alerts URL router.
+"""ASGI entry point: HTTP goes to Django (machine endpoints through a short async middleware
+stack, see oracle.endpoints); WebSocket goes through the correlation ID, the Origin check and
+session authentication to the alerts URL router.
 
 Production: `daphne -b HOST -p PORT oracle.asgi:application`.
 """
@@ -13,8 +14,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from alerts.routing import websocket_urlpatterns  # noqa: E402
+from oracle.endpoints import MachineEndpointsHandler, PathRouter  # noqa: E402
 from oracle.logging import structure_daphne_access_log  # noqa: E402
 from oracle.websocket import CorrelationIdMiddleware, origin_checked  # noqa: E402
 
@@ -22,7 +25,9 @@ structure_daphne_access_log()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": PathRouter(
+            django_asgi_app, MachineEndpointsHandler(), settings.MACHINE_PATH_PREFIXES
+        ),
         "websocket": CorrelationIdMiddleware(
             origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

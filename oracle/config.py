@@ -8,6 +8,7 @@ into a one-line start-up failure.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class Config:
     health_sample_seconds: float
     health_gap_days: int
     health_retention_days: int
+    health_disabled_checks: tuple[str, ...]
     price_window_days: int
     price_update_seconds: float
     price_min_usd: float
@@ -193,6 +195,17 @@ def _price_sources(env: _Env) -> tuple[str, ...]:
     return sources
 
 
+def _check_names(env: _Env) -> tuple[str, ...]:
+    names = env.csv("HEALTH_DISABLED_CHECKS", "")
+    if any(not re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in names):
+        raise ConfigError(
+            "HEALTH_DISABLED_CHECKS",
+            "a comma-separated list of check names such as mempool_feed,bitcoin_rpc",
+            env.raw("HEALTH_DISABLED_CHECKS"),
+        )
+    return names
+
+
 def _secret_key(env: _Env, debug: bool, data_dir: Path) -> str:
     """The explicit key; in debug a fixed development key; otherwise one generated once on disk.
 
@@ -271,6 +284,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         health_sample_seconds=env.number("HEALTH_SAMPLE_SECONDS", 60.0),
         health_gap_days=env.integer("HEALTH_GAP_DAYS", 7),
         health_retention_days=env.integer("HEALTH_RETENTION_DAYS", 30),
+        health_disabled_checks=_check_names(env),
         price_window_days=env.integer("PRICE_WINDOW_DAYS", 7),
         price_update_seconds=env.number("PRICE_UPDATE_SECONDS", 600.0),
         price_min_usd=price_min_usd,

@@ -30,7 +30,7 @@ _SHARED_PROCESSORS: list[Any] = [
 _QUIET_LOGGERS = {
     "django": "INFO",
     "django.server": "INFO",
-    "django.request": "ERROR",  # django_structlog logs request failures with their context
+    "django.request": "CRITICAL",  # request_failed (django-structlog) logs failures with context
     "django.channels.server": "INFO",
     "daphne": "INFO",
     "channels": "INFO",

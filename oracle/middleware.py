@@ -1,8 +1,8 @@
 """HTTP correlation IDs: take a sane X-Correlation-ID (or X-Request-ID), else make one, and echo it.
 
-The ID is bound to the logging context before django-structlog's RequestMiddleware runs, so every
-log line of the request carries it; the request line gains method, path, status and duration_ms
-through django-structlog's signals.
+The ID is bound to the logging context before the request-logging middleware (django-structlog's,
+run on the event loop) starts, so every log line of the request carries it; the request line gains
+method, path, status and duration_ms through django-structlog's signals.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from asgiref.sync import markcoroutinefunction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django_structlog import signals
+from django_structlog.middlewares import RequestMiddleware
 
 from oracle.logging import CORRELATION_HEADER, new_correlation_id, sane_correlation_id
 from oracle.redaction import redact_query_string
@@ -47,6 +48,43 @@ class CorrelationIdMiddleware:
         request.started_at = time.perf_counter()  # type: ignore[attr-defined]
         response = await self.get_response(request)
         response[CORRELATION_HEADER] = cid
+        return response
+
+
+class RequestLogMiddleware(RequestMiddleware):
+    """django-structlog's request logging, run on the event loop instead of in a thread.
+
+    The stock middleware hands both of its hooks to a thread because it may load the user from
+    the session; here the user is never loaded for logging (DJANGO_STRUCTLOG_USER_ID_FIELD is
+    off) and `user_id` is bound only when the request already resolved its user.
+    """
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        self.prepare(request)
+        response = await self.get_response(request)
+        user = getattr(request, "_cached_user", None)
+        if user is not None:
+            structlog.contextvars.bind_contextvars(user_id=user.pk)
+        self.handle_response(request, response)
+        return response
+
+
+class MachineEndpointMiddleware:
+    """For the machine stack: the host check and the security headers of the full stack."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.get_host()  # DisallowedHost (400) unless the Host is in ALLOWED_HOSTS
+        response = await self.get_response(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
 

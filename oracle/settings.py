@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -35,14 +36,14 @@ INSTALLED_APPS = [
     "channels",
     "django_structlog",
     "oracle",
-    "prices",
     "health",
+    "prices",
     "alerts",
 ]
 
 MIDDLEWARE = [
     "oracle.middleware.CorrelationIdMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    "oracle.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -51,6 +52,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# JSON endpoints for machines skip the session, CSRF, auth and message middleware (see
+# oracle.endpoints): they take no cookies and answer no forms.
+MACHINE_PATH_PREFIXES = ("/health", "/api/")
+MACHINE_MIDDLEWARE = [
+    "oracle.middleware.CorrelationIdMiddleware",
+    "oracle.middleware.RequestLogMiddleware",
+    "oracle.middleware.MachineEndpointMiddleware",
 ]
 
 ROOT_URLCONF = "oracle.urls"
@@ -125,6 +135,7 @@ HEALTH_CACHE_SECONDS = CONFIG.health_cache_seconds
 HEALTH_SAMPLE_SECONDS = CONFIG.health_sample_seconds
 HEALTH_GAP_DAYS = CONFIG.health_gap_days
 HEALTH_RETENTION_DAYS = CONFIG.health_retention_days
+HEALTH_DISABLED_CHECKS = CONFIG.health_disabled_checks
 PRICE_WINDOW_DAYS = CONFIG.price_window_days
 PRICE_UPDATE_SECONDS = CONFIG.price_update_seconds
 PRICE_MIN_USD = CONFIG.price_min_usd
@@ -148,3 +159,6 @@ LOGGING_CONFIG = None
 configure_logging(CONFIG.log_format, CONFIG.log_level)
 # oracle.middleware.CorrelationIdMiddleware binds the sanitised correlation_id itself.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False
+DJANGO_STRUCTLOG_USER_ID_FIELD = None  # RequestLogMiddleware binds user_id without a lookup
+# One line per request at INFO (request_finished / request_failed); request_started at DEBUG.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 
+from health.checks import Check, CheckError
 from prices.selectors import day_record
 from prices.store import StoreUnavailable
 
@@ -38,3 +39,16 @@ def price_freshness(now: datetime, grace: timedelta | None = None) -> tuple[str,
     if not record.is_valid:
         return DEGRADED, f"the price of {yesterday} is invalid: {record.invalid_reason}"
     return OK, None
+
+
+class PriceFreshnessCheck(Check):
+    """`price_freshness` (non-critical): yesterday's valid price is in the series once it is due."""
+
+    name = "price_freshness"
+    critical = False
+    component_type = "datastore"
+
+    def probe(self) -> None:
+        status, error = price_freshness(datetime.now(UTC))
+        if status != OK:
+            raise CheckError(error or "price series not fresh")

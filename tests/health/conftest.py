@@ -14,6 +14,8 @@ from tests.health.price_store import complete_store
 from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams
 
 CHECK_TIMEOUT = 0.5
+# Checks registered by the alerts and prices apps are tested with those apps.
+OTHER_APPS_CHECKS = ("mempool_feed", "price_freshness")
 
 
 @pytest.fixture
@@ -44,6 +46,7 @@ def stack(settings, tmp_path: Path, upstreams: Upstreams) -> Iterator[Upstreams]
     settings.HEALTH_CHECK_TIMEOUT = CHECK_TIMEOUT
     settings.HEALTH_CACHE_SECONDS = 5.0
     settings.HEALTH_GAP_DAYS = 7
+    settings.HEALTH_DISABLED_CHECKS = OTHER_APPS_CHECKS
     get_monitor.cache_clear()
     yield upstreams
     get_monitor.cache_clear()

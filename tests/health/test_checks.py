@@ -191,10 +191,23 @@ def test_optional_checks_follow_the_configuration(settings) -> None:
         "app_database",
         "electrs",
         "mempool_backend",
+        "price_freshness",
+        "mempool_feed",
     ]
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = REDIS_URL, True
     assert "channel_layer" in [c.name for c in registered_checks()]
     assert [c.name for c in registered_checks(critical_only=True)] == ["database", "app_database"]
+
+
+def test_the_operator_can_turn_checks_off(settings) -> None:
+    settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
+    settings.HEALTH_DISABLED_CHECKS = ("electrs", "mempool_feed")
+    assert [c.name for c in registered_checks()] == [
+        "database",
+        "app_database",
+        "mempool_backend",
+        "price_freshness",
+    ]
 
 
 @pytest.mark.channel_layer

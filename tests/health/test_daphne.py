@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.health.conftest import OTHER_APPS_CHECKS
 from tests.health.price_store import complete_store
 from tests.health.upstreams import Upstreams
 from tests.support import ServiceProcess, free_port, start_daphne
@@ -34,6 +35,7 @@ def serve(tmp_path: Path, upstreams: Upstreams, **env: str) -> ServiceProcess:
         "MEMPOOL_URL": upstreams.url("mempool"),
         "BITCOIN_RPC_URL": upstreams.url("rpc"),
         "HEALTH_CHECK_TIMEOUT": str(TIMEOUT),
+        "HEALTH_DISABLED_CHECKS": ",".join(OTHER_APPS_CHECKS),
         **env,
     }
     service = start_daphne(tmp_path, **settings)

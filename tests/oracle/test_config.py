@@ -87,6 +87,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ("PRICE_SOURCE", "esplora,esplora", "PRICE_SOURCE must be a comma-separated list"),
         ("WHALE_MIN_BTC", "lots", "WHALE_MIN_BTC must be a number > 0"),
         ("PRICE_MAX_USD", "5000", "PRICE_MAX_USD must be greater than PRICE_MIN_USD"),
+        ("HEALTH_DISABLED_CHECKS", "electrs, Bad-Name", "HEALTH_DISABLED_CHECKS must be a comma"),
         ("DJANGO_SECRET_KEY", "short", "DJANGO_SECRET_KEY must be at least 32 characters long"),
     ],
 )

@@ -48,10 +48,7 @@ def test_a_sane_id_is_taken_echoed_and_logged(
     assert line["status"] == status
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert uuid.UUID(line["request_id"])
-    assert {entry["event"] for entry in lines_with(daphne, cid)} == {
-        "request_started",
-        "request_finished",
-    }
+    assert [entry["event"] for entry in lines_with(daphne, cid)] == ["request_finished"]
 
 
 def test_an_unhandled_exception_still_echoes_and_logs_the_id(daphne: ServiceProcess) -> None:
@@ -65,7 +62,7 @@ def test_an_unhandled_exception_still_echoes_and_logs_the_id(daphne: ServiceProc
     assert failed["status"] == 500 and failed["path"] == "/_test/boom"
     assert "deliberate failure for tests" in failed["exception"]
     events = [line["event"] for line in lines_with(daphne, cid)]
-    assert events[:2] == ["request_started", "about_to_fail"]
+    assert events == ["about_to_fail", "request_failed"]
 
 
 @pytest.mark.parametrize(
@@ -120,8 +117,7 @@ def test_concurrent_requests_keep_their_own_ids(daphne: ServiceProcess) -> None:
     assert asyncio.run(all_requests()) == ids
     for cid in ids:
         lines = lines_with(daphne, cid)
-        assert [line["event"] for line in lines] == ["request_started", "request_finished"]
-        assert len({line["request_id"] for line in lines}) == 1
+        assert [line["event"] for line in lines] == ["request_finished"]
 
 
 def test_every_line_is_json(daphne: ServiceProcess, tmp_path: Path) -> None:
@@ -131,3 +127,28 @@ def test_every_line_is_json(daphne: ServiceProcess, tmp_path: Path) -> None:
     assert all(line.startswith("{") for line in lines)
     assert len(daphne.log_lines()) == len(lines)
     assert any(line["logger"] == "daphne.server" for line in daphne.log_lines())
+
+
+def test_machine_endpoints_take_the_short_stack(daphne: ServiceProcess) -> None:
+    response = requests.get(
+        daphne.url + "/health/live", headers={"X-Correlation-ID": "machine-1"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Correlation-ID"] == "machine-1"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Cookie" not in response.headers.get("Vary", "")
+    line = finished_line(daphne, "machine-1")
+    assert (line["path"], line["status"]) == ("/health/live", 200)
+    page = requests.get(daphne.url + "/admin/login/", timeout=10)
+    assert "csrftoken" in page.cookies  # people's pages keep the full stack
+
+
+def test_machine_endpoints_check_the_host_header(daphne: ServiceProcess) -> None:
+    response = requests.get(
+        daphne.url + "/health/live",
+        headers={"Host": "evil.example", "X-Correlation-ID": "host-1"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.headers["X-Correlation-ID"] == "host-1"

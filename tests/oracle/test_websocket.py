@@ -12,6 +12,9 @@ from oracle.websocket import CorrelationIdMiddleware, origin_checked
 
 log = structlog.get_logger("tests.websocket")
 
+# Channels consumers close stale database connections around each message.
+pytestmark = pytest.mark.django_db
+
 
 class EchoScopeConsumer(AsyncJsonWebsocketConsumer):
     """Accepts, logs, and tells the client its correlation ID."""

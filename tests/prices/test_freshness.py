@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from health.checks import registered_checks
 from oracle.config import ConfigError, load_config
 from prices.freshness import DEGRADED, OK, price_freshness
 from prices.store import SNAPSHOT_POINTER, migrate, open_writer, snapshot_dir
@@ -67,3 +68,22 @@ def test_the_grace_is_configured_in_seconds(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="PRICE_FRESHNESS_GRACE_SECONDS must be a number >= 0"):
         load_config({**base, "PRICE_FRESHNESS_GRACE_SECONDS": "-5"})
+
+
+async def test_the_registered_check_reports_through_health(store_file: Path) -> None:
+    check = next(c for c in registered_checks() if c.name == "price_freshness")
+    assert not check.critical
+    today = datetime.now(UTC).date()
+    with open_writer() as writer:
+        writer.save_day(invalid(day_record(today - timedelta(days=1)), "too few outputs"), [])
+    result = await check.run()
+    if datetime.now(UTC) < datetime.combine(today, datetime.min.time(), UTC) + 2 * HOUR:
+        assert result.status == "ok"  # yesterday is not due yet
+    else:
+        assert result.status == "error"
+        assert (
+            result.error == f"the price of {today - timedelta(days=1)} is invalid: too few outputs"
+        )
+    with open_writer() as writer:
+        writer.save_day(day_record(today - timedelta(days=1)), [])
+    assert (await check.run()).status == "ok"
