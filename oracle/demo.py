@@ -35,6 +35,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+import requests
+
 from prices.chain_simulator import ChainParams, SimulatedChain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +45,8 @@ ADMIN_USER = "admin"
 CHAIN_DAYS = 90
 EXCHANGE_SPREAD = 0.004  # relative standard deviation of the exchange price around the planted one
 STOP_GRACE_SECONDS = 10.0
+HEALTHY_WITHIN_SECONDS = 30.0
+WILDCARD_HOSTS = ("0.0.0.0", "::")
 POLL_SECONDS = 0.1
 # Variables of the user's environment that would point the demo at other stores.
 FOREIGN_VARIABLES = (
@@ -101,8 +105,13 @@ class Options:
         )
 
     @property
+    def local_host(self) -> str:
+        """Where this machine reaches daphne: the bound address, loopback for a wildcard."""
+        return "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.local_host}:{self.port}"
 
 
 def busy_ports(host: str, ports: dict[str, int]) -> list[str]:
@@ -163,6 +172,7 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
         MEMPOOL_URL=f"http://{mempool}",
         MEMPOOL_WS_URL=f"ws://{mempool}/api/v1/ws",
         HEALTH_SAMPLE_SECONDS="10",
+        HEALTH_CACHE_SECONDS="1",
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
@@ -256,15 +266,17 @@ class Children:
             self.reap(child)
 
 
-def wait_for_port(port: int, child: Child, children: Children, timeout: float = 60.0) -> None:
-    """Wait until something listens on 127.0.0.1:`port`; DemoError if the child dies first."""
+def wait_for_port(
+    port: int, child: Child, children: Children, timeout: float = 60.0, host: str = "127.0.0.1"
+) -> None:
+    """Wait until something listens on `host`:`port`; DemoError if the child dies first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.exited():
             log = children.log_path(child.name).read_text()[-2000:]
             raise DemoError(f"{child.name} exited before listening on port {port}:\n{log}")
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
+            if sock.connect_ex((host, port)) == 0:
                 return
         time.sleep(POLL_SECONDS)
     raise DemoError(f"{child.name} did not listen on port {port} within {timeout:g} s")
@@ -297,7 +309,30 @@ def mempool_args(options: Options, chain: SimulatedChain, prices_file: Path) -> 
     ]  # fmt: skip
 
 
-def summary(options: Options, password: str, token: str, elapsed: float) -> str:
+def wait_until_healthy(base_url: str, timeout: float = HEALTHY_WITHIN_SECONDS) -> str:
+    """Poll /health until it says healthy or `timeout` passes; what it said last, e.g.
+    "degraded (mempool_feed: no message from the mempool backend yet)"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            report = requests.get(f"{base_url}/health", timeout=5).json()
+        except (requests.RequestException, ValueError) as exc:
+            said = f"no answer ({type(exc).__name__})"
+        else:
+            failing = [
+                f"{name}: {check['error']}"
+                for name, check in report["checks"].items()
+                if check["status"] != "ok"
+            ]
+            said = report["status"] + (f" ({'; '.join(failing)})" if failing else "")
+            if report["status"] == "healthy":
+                return said
+        if time.monotonic() >= deadline:
+            return said
+        time.sleep(POLL_SECONDS * 5)
+
+
+def summary(options: Options, password: str, token: str, health: str, elapsed: float) -> str:
     """What the operator needs once everything runs."""
     base = options.base_url
     ws = base.replace("http://", "ws://", 1)
@@ -308,7 +343,7 @@ def summary(options: Options, password: str, token: str, elapsed: float) -> str:
         ("service history", f"{base}/admin/health/checksample/service-history/"),
         ("live alerts", f"{base}/alerts/live"),
         ("price API", f"{base}/api/prices/latest  (docs: {base}/api/docs)"),
-        ("health", f"{base}/health"),
+        ("health", f"{base}/health  ({health})"),
         ("alert socket", f"{ws}/ws/alerts/?token={token}"),
         ("simulated node", f"Esplora + Core RPC http://127.0.0.1:{options.chain_port}"),
         ("mempool backend", f"http://127.0.0.1:{options.mempool_port}"),
@@ -370,8 +405,10 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
         ["-m", "daphne", "-b", options.host, "-p", str(options.port), "oracle.asgi:application"],
     )
     children.start("worker", ["manage.py", "run_worker"])
-    wait_for_port(options.port, web, children)
-    return summary(options, password, token.strip().splitlines()[-1], time.monotonic() - started)
+    wait_for_port(options.port, web, children, host=options.local_host)
+    health = wait_until_healthy(options.base_url)
+    token = token.strip().splitlines()[-1]
+    return summary(options, password, token, health, time.monotonic() - started)
 
 
 def run(options: Options, out: TextIO = sys.stdout) -> int:

@@ -20,7 +20,7 @@ import pytest
 from oracle import demo
 from oracle.demo import Children, DemoError, Options
 from prices.chain_simulator import SimulatedChain
-from tests.support import free_port
+from tests.support import StubServer, free_port, json_response, text_response
 
 TODAY = date(2026, 3, 1)
 
@@ -146,15 +146,52 @@ def test_command_line(tmp_path: Path) -> None:
 
 
 def test_the_summary_lists_every_page_and_the_login() -> None:
-    text = demo.summary(Options(port=8123), "pass-word", "wat_token", 41.6)
+    text = demo.summary(Options(port=8123), "pass-word", "wat_token", "healthy", 41.6)
     assert text.startswith("oracle demo ready in 42 s:")
     for expected in (
         "http://127.0.0.1:8123/admin/dashboard/",
         "user admin, password pass-word",
         "/admin/health/checksample/service-history/",
+        "http://127.0.0.1:8123/health  (healthy)",
         "ws://127.0.0.1:8123/ws/alerts/?token=wat_token",
     ):
         assert expected in text
+    assert Options(host="0.0.0.0", port=8123).base_url == "http://127.0.0.1:8123"
+    assert Options(host="192.0.2.7", port=8123).base_url == "http://192.0.2.7:8123"
+
+
+def test_the_demo_waits_until_health_says_healthy() -> None:
+    answers = iter([{"status": "degraded"}, {"status": "healthy"}])
+    stub = StubServer(lambda hit: json_response(_report(**next(answers)))).start()
+    try:
+        assert demo.wait_until_healthy(stub.url, timeout=10) == "healthy"
+        assert [hit.path for hit in stub.hits] == ["/health", "/health"]
+    finally:
+        stub.stop()
+
+
+def test_the_demo_says_what_health_said_last() -> None:
+    feed = {"status": "error", "error": "no message from the mempool backend yet"}
+    degraded = _report("degraded", mempool_feed=feed)
+    stub = StubServer(lambda hit: json_response(degraded)).start()
+    try:
+        assert demo.wait_until_healthy(stub.url, timeout=0.2) == (
+            "degraded (mempool_feed: no message from the mempool backend yet)"
+        )
+    finally:
+        stub.stop()
+    garbage = StubServer(lambda hit: text_response("<html>")).start()
+    try:
+        assert demo.wait_until_healthy(garbage.url, timeout=0) == "no answer (JSONDecodeError)"
+    finally:
+        garbage.stop()
+    nobody = f"http://127.0.0.1:{free_port()}"
+    assert demo.wait_until_healthy(nobody, timeout=0) == "no answer (ConnectionError)"
+
+
+def _report(status: str, **checks: dict) -> dict:
+    ok = {"status": "ok", "error": None}
+    return {"status": status, "checks": {"database": ok, **checks}}
 
 
 def test_a_failing_command_reports_its_output(children: Children) -> None:
