@@ -189,8 +189,6 @@ class Child:
 
     def exited(self) -> bool:
         """Whether it has exited (without reaping it, so its group id stays reserved)."""
-        if self.process.returncode is not None:
-            return True
         return (
             os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         )
