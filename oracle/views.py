@@ -11,5 +11,9 @@ def index(request: HttpRequest) -> JsonResponse:
             "service": "oracle",
             "version": settings.VERSION,
             "admin": "/admin/",
+            "health": "/health",
+            "api_docs": "/api/docs",
+            "openapi": "/api/openapi.json",
+            "alerts_websocket": "/ws/alerts/",
         }
     )
