@@ -17,6 +17,10 @@ def index(request: HttpRequest) -> JsonResponse:
             "service": "oracle",
             "version": settings.VERSION,
             "admin": "/admin/",
+            "health": "/health",
+            "api_docs": "/api/docs",
+            "openapi": "/api/openapi.json",
+            "alerts_websocket": "/ws/alerts/",
         }
     )
 

@@ -153,6 +153,10 @@ SCHEMAS: dict[str, Any] = {
             "service": {"type": "string"},
             "version": {"type": "string"},
             "admin": {"type": "string"},
+            "health": {"type": "string"},
+            "api_docs": {"type": "string"},
+            "openapi": {"type": "string"},
+            "alerts_websocket": {"type": "string"},
         },
     },
     "CheckResult": {

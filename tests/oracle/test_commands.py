@@ -52,7 +52,15 @@ def test_half_a_credential_is_refused(settings) -> None:
 def test_index_names_the_service(client, settings) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert response.json() == {"service": "oracle", "version": settings.VERSION, "admin": "/admin/"}
+    assert response.json() == {
+        "service": "oracle",
+        "version": settings.VERSION,
+        "admin": "/admin/",
+        "health": "/health",
+        "api_docs": "/api/docs",
+        "openapi": "/api/openapi.json",
+        "alerts_websocket": "/ws/alerts/",
+    }
 
 
 def test_console_format_is_human_readable() -> None:
