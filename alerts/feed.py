@@ -98,6 +98,7 @@ class MempoolFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the backend until `stop` is set."""
+        await database_sync_to_async(store_stats)(self.stats)  # "connecting", for the health check
         self.pending_whales = await database_sync_to_async(store.pending_txids)()
         helpers = [
             asyncio.create_task(self._refresh_market(stop)),

@@ -71,12 +71,26 @@ def store_stats(stats: FeedStats, now: datetime | None = None) -> None:
 
 
 def feed_health(status: FeedStatus | None, now: datetime) -> tuple[str, str | None]:
-    """(`ok`, None) or (`error`, why) for the stored feed status at `now`."""
+    """(`ok`, None) or (`error`, why) for the stored feed status at `now`.
+
+    A feed that started less than two minutes ago and has not heard from the backend yet is
+    still connecting, not failing.
+    """
     if status is None:
         return ERROR, "the mempool feed has not reported yet (is the worker running?)"
-    if status.last_message_at is None:
+    heard = status.last_message_at
+    started = status.started_at
+    if started is not None and (heard is None or heard < started):
+        waiting = now - started
+        if waiting < STALE_AFTER:
+            return OK, None
+        return ERROR, (
+            f"no message from the mempool backend since the feed started "
+            f"{int(waiting.total_seconds())} s ago"
+        )
+    if heard is None:
         return ERROR, "no message from the mempool backend yet"
-    silent = now - status.last_message_at
+    silent = now - heard
     if silent >= STALE_AFTER:
         return ERROR, f"no message from the mempool backend for {int(silent.total_seconds())} s"
     return OK, None

@@ -16,10 +16,16 @@ from oracle.worker import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
+# The first sample waits this long, so that loops starting beside it (the mempool feed) have
+# reported once and are not recorded as failing at every worker start.
+START_DELAY_SECONDS = 5.0
+
 
 async def loop(stop: asyncio.Event) -> None:
     """Every HEALTH_SAMPLE_SECONDS: probe every check afresh, store the results, prune."""
     monitor = HealthMonitor()
+    if await wait_or_stop(stop, min(START_DELAY_SECONDS, settings.HEALTH_SAMPLE_SECONDS)):
+        return
     while not stop.is_set():
         with correlation_scope():
             await sample_once(monitor)

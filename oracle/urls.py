@@ -6,6 +6,10 @@ from django.urls import include, path
 
 from oracle.views import dashboard, index
 
+admin.site.site_header = "oracle"
+admin.site.site_title = "oracle admin"
+admin.site.index_title = "Operations"
+
 urlpatterns = [
     path("", index, name="index"),
     path("admin/dashboard/", dashboard, name="dashboard"),

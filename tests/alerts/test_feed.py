@@ -224,6 +224,23 @@ def test_feed_health_judges_the_last_message():
     assert feed_health(stale, now) == (ERROR, "no message from the mempool backend for 120 s")
 
 
+def test_a_feed_that_just_started_is_connecting_for_two_minutes():
+    now = timezone.now()
+    restarted = FeedStatus(
+        started_at=now - timedelta(seconds=30), last_message_at=now - timedelta(minutes=10)
+    )
+    assert feed_health(restarted, now) == (OK, None)
+    never = FeedStatus(started_at=now - timedelta(seconds=119), last_message_at=None)
+    assert feed_health(never, now) == (OK, None)
+    silent = FeedStatus(started_at=now - timedelta(seconds=150), last_message_at=None)
+    assert feed_health(silent, now) == (
+        ERROR,
+        "no message from the mempool backend since the feed started 150 s ago",
+    )
+    heard = FeedStatus(started_at=now - timedelta(minutes=5), last_message_at=now)
+    assert feed_health(heard, now) == (OK, None)
+
+
 def test_backoff_doubles_with_jitter_up_to_the_cap():
     for attempt, ceiling in [(0, 1), (1, 2), (3, 8), (6, 60), (30, 60)]:
         delays = [backoff_delay(attempt, 1.0, 60.0) for _ in range(50)]

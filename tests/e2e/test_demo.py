@@ -1,6 +1,6 @@
 """`python -m oracle.demo` as a program: it comes up with a backfilled series, live whales and a
 login; the dashboard shows a price and the alerts page a whale in headless Chromium (the pages are
-saved to docs/screenshots/ for the README); Ctrl-C, SIGTERM or a dying child stop every process.
+saved for the README's docs/screenshots/ with UPDATE_SCREENSHOTS=1); Ctrl-C, SIGTERM or a dying child stop every process.
 
 The tests share one data directory: the first start backfills, the others reuse it.
 """
@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,12 @@ import requests
 from tests.browser import needs_chromium, wait_for
 from tests.support import PYTHON, ROOT, free_port
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp dir.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "oracle-screenshots"
+)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
