@@ -112,7 +112,10 @@ def test_feed_status_page(admin_client):
     text = admin_client.get("/admin/alerts/feedstatus/").content.decode()
     for expected in ("1234", "ok", "mempool feed"):
         assert expected in text
-    FeedStatus.objects.update(last_message_at=timezone.now() - timedelta(minutes=5))
+    FeedStatus.objects.update(
+        started_at=timezone.now() - timedelta(minutes=10),
+        last_message_at=timezone.now() - timedelta(minutes=5),
+    )
     assert (
         "no message from the mempool backend for 3"
         in admin_client.get("/admin/alerts/feedstatus/").content.decode()
