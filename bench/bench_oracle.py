@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,7 @@ def tree_memory_kb(pid: int) -> tuple[int, int]:
 def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[str, object]:
     """Run a command; return its wall time, peak RSS figures, stdout and exit status."""
     peak = {"largest": 0, "total": 0}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -70,8 +72,11 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[s
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
         "peak_rss_mb": round(peak["largest"] / 1024),
         "peak_tree_pss_mb": round(peak["total"] / 1024),
         "stdout": stdout,
@@ -174,7 +179,8 @@ def main() -> None:
         result = run["result"]
         assert isinstance(result, dict)
         print(
-            f"{name:8} wall {run['wall_s']} s (runs: {run['walls']}), peak RSS {run['peak_rss_mb']} MB"
+            f"{name:8} wall {run['wall_s']} s (runs: {run['walls']}), CPU {run['cpu_s']} s,"
+            f" peak RSS {run['peak_rss_mb']} MB"
             f" (whole process tree, PSS: {run['peak_tree_pss_mb']} MB), price {result['price']:.2f},"
             f" outputs {result['output_count']}, engine {result['elapsed_s']} s"
         )
@@ -186,7 +192,8 @@ def main() -> None:
     print(f"RPC and Esplora results identical: {same}")
     if reference:
         print(
-            f"reference wall {reference['wall_s']} s, peak RSS {reference['peak_rss_mb']} MB,"
+            f"reference wall {reference['wall_s']} s, CPU {reference['cpu_s']} s,"
+            f" peak RSS {reference['peak_rss_mb']} MB,"
             f" printed ${reference['price_rounded']}"
         )
 
