@@ -2,7 +2,7 @@
 
 Starts the chain simulator (`python -m prices.chain_simulator --warm`, default 144 blocks of 3,000
 transactions), then times `oracle_price --date … --json` through Bitcoin Core RPC and through
-Esplora: wall time, the peak RSS of the largest process and the peak total RSS of the process tree
+Esplora: wall time, the peak RSS of the largest process and the peak total PSS of the process tree
 (the command and its parsing workers, sampled every 5 ms). With `--reference UTXOracle.py` it also
 runs the reference program v9.1 on the same day over RPC and compares the printed price.
 
@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -27,27 +28,31 @@ PYTHON = sys.executable
 DAY = "2025-01-01"
 
 
-def tree_rss_kb(pid: int) -> tuple[int, int]:
-    """(sum, max) of VmRSS over a process and its descendants, in kB."""
-    total = largest = 0
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(largest RSS, total PSS) over a process and its descendants, in kB. PSS shares the pages
+    that forked workers have in common with their parent instead of counting them twice."""
+    largest = total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            pss = int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]
         except (OSError, AttributeError):
             continue
-        total += rss
         largest = max(largest, rss)
+        total += pss
         stack += [int(child) for child in children]
-    return total, largest
+    return largest, total
 
 
 def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[str, object]:
     """Run a command; return its wall time, peak RSS figures, stdout and exit status."""
-    peak = {"total": 0, "largest": 0}
+    peak = {"largest": 0, "total": 0}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -56,9 +61,9 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[s
 
     def sample() -> None:
         while not done.is_set():
-            total, largest = tree_rss_kb(process.pid)
-            peak["total"] = max(peak["total"], total)
+            largest, total = tree_memory_kb(process.pid)
             peak["largest"] = max(peak["largest"], largest)
+            peak["total"] = max(peak["total"], total)
             done.wait(0.005)
 
     sampler = threading.Thread(target=sample)
@@ -67,10 +72,13 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[s
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
         "peak_rss_mb": round(peak["largest"] / 1024),
-        "peak_tree_rss_mb": round(peak["total"] / 1024),
+        "peak_tree_pss_mb": round(peak["total"] / 1024),
         "stdout": stdout,
         "stderr": stderr,
         "status": process.returncode,
@@ -171,8 +179,9 @@ def main() -> None:
         result = run["result"]
         assert isinstance(result, dict)
         print(
-            f"{name:8} wall {run['wall_s']} s (runs: {run['walls']}), peak RSS {run['peak_rss_mb']} MB"
-            f" (process tree {run['peak_tree_rss_mb']} MB), price {result['price']:.2f},"
+            f"{name:8} wall {run['wall_s']} s (runs: {run['walls']}), CPU {run['cpu_s']} s,"
+            f" peak RSS {run['peak_rss_mb']} MB"
+            f" (whole process tree, PSS: {run['peak_tree_pss_mb']} MB), price {result['price']:.2f},"
             f" outputs {result['output_count']}, engine {result['elapsed_s']} s"
         )
     same = {k: v for k, v in rpc["result"].items() if k not in ("source", "elapsed_s")} == {  # type: ignore[union-attr]
@@ -183,7 +192,8 @@ def main() -> None:
     print(f"RPC and Esplora results identical: {same}")
     if reference:
         print(
-            f"reference wall {reference['wall_s']} s, peak RSS {reference['peak_rss_mb']} MB,"
+            f"reference wall {reference['wall_s']} s, CPU {reference['cpu_s']} s,"
+            f" peak RSS {reference['peak_rss_mb']} MB,"
             f" printed ${reference['price_rounded']}"
         )
 

@@ -3,9 +3,10 @@
 `OutputWindow` applies the "same day" rule while blocks arrive in order and keeps the outputs that
 enter the histogram. `estimate_price` turns those outputs into the rough and the exact price. The
 arithmetic reproduces the reference bit for bit: bin edges are computed with the same Python
-expression, stencil and slide sums are accumulated sequentially in the same order (`cumsum`), the
-micro-round values are built by the same repeated float additions, and every scalar step uses the
-reference's operation order.
+expression; stencil sums and the total of the slide scores are accumulated left to right like the
+reference's loops (`np.cumsum` adds sequentially, unlike the pairwise `np.sum`); the micro-round
+values are built by the same repeated float additions; bins are found by the reference's rule
+(largest edge <= value); every scalar step keeps the reference's operation order.
 """
 
 from __future__ import annotations
@@ -264,11 +265,10 @@ def _sequential_scores(h: np.ndarray, slides: np.ndarray, stencil: np.ndarray) -
 
 @dataclass(frozen=True, slots=True)
 class RoughPrice:
-    """The §6 result: the integer rough price and the slide scores behind it."""
+    """The §6 result: the integer rough price and the best slide."""
 
     price: int
     best_slide: int
-    scores: np.ndarray
 
 
 def slide_scores(h: np.ndarray) -> np.ndarray:
@@ -302,7 +302,7 @@ def rough_price(h: np.ndarray) -> RoughPrice:
     w1 = a1 / (a1 + a2)
     w2 = a2 / (a1 + a2)
     price = int(w1 * _slide_price(best_slide) + w2 * _slide_price(neighbour))
-    return RoughPrice(price, best_slide, scores)
+    return RoughPrice(price, best_slide)
 
 
 def micro_round_mask(values: np.ndarray, bins: np.ndarray) -> np.ndarray:

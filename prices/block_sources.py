@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 
 MAX_BLOCK_BYTES = 4_000_000  # consensus limit on a serialized block (weight / 1)
 RPC_BODY_LIMIT = 2 * MAX_BLOCK_BYTES + 65_536  # hex plus the JSON envelope
-ESPLORA_THREADS = 4
+ESPLORA_THREADS = 8
 T = TypeVar("T")
 
 

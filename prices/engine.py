@@ -300,7 +300,7 @@ def select_day_blocks(day: date, source: BlockSource, today: date | None = None)
             break
         refs.append(ref)
         height += 1
-    log.info(
+    log.debug(
         "oracle_blocks_selected", date=day.isoformat(), first=refs[0].height, last=refs[-1].height
     )
     return refs
