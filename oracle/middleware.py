@@ -31,8 +31,8 @@ def correlation_id_for(request: HttpRequest) -> str:
     )
 
 
-class CorrelationIdMiddleware:
-    """Outermost middleware: assigns the correlation ID and echoes it on every response."""
+class AsyncMiddleware:
+    """Base of the project's middleware: async only, so Django never hands it to a thread."""
 
     sync_capable = False
     async_capable = True
@@ -40,6 +40,10 @@ class CorrelationIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> None:
         self.get_response = get_response
         markcoroutinefunction(self)
+
+
+class CorrelationIdMiddleware(AsyncMiddleware):
+    """Outermost middleware: assigns the correlation ID and echoes it on every response."""
 
     async def __call__(self, request: HttpRequest) -> HttpResponse:
         cid = correlation_id_for(request)
@@ -69,15 +73,8 @@ class RequestLogMiddleware(RequestMiddleware):
         return response
 
 
-class MachineEndpointMiddleware:
+class MachineEndpointMiddleware(AsyncMiddleware):
     """For the machine stack: the host check and the security headers of the full stack."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> None:
-        self.get_response = get_response
-        markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponse:
         request.get_host()  # DisallowedHost (400) unless the Host is in ALLOWED_HOSTS
