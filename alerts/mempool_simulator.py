@@ -34,6 +34,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from prices.chain_simulator import stop_on_signals
+
 WS_PATH = "/api/v1/ws"
 SATS_PER_BTC = 100_000_000
 _TX_PATH = re.compile(r"^/api/tx/([0-9a-fA-F]{64})$")
@@ -373,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         help='/api/v1/historical-price answers from this JSON object of "YYYY-MM-DD": USD',
     )
     args = parser.parse_args(argv)
+    stop_on_signals()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))
 

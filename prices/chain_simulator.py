@@ -30,6 +30,7 @@ import json
 import math
 import random
 import secrets
+import signal
 import threading
 import time as time_module
 from collections import OrderedDict
@@ -738,8 +739,20 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
     )
 
 
+def stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt, whatever this process inherited (a shell
+    starts background jobs with SIGINT ignored)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: serve a simulated chain until interrupted."""
+    """Command line: serve a simulated chain until SIGINT or SIGTERM."""
+    stop_on_signals()
     server = server_from_args(argv)
     chain = server.chain
     print(

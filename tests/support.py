@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -138,6 +139,22 @@ def capture_json_logs() -> Iterator[JsonLogCapture]:
     finally:
         root.removeHandler(capture.handler)
         root.setLevel(previous)
+
+
+async def eventually(
+    condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.02
+) -> Any:
+    """Wait until `condition()` (sync or async) is truthy and return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
 
 
 def wait_for_port(

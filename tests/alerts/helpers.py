@@ -7,7 +7,7 @@ import json
 import random
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,15 @@ from alerts.detector import FeeLevels, Thresholds, detect, parse_transaction
 from alerts.events import ALERT, event_for, publish
 from alerts.feed import FeedConfig, MempoolFeed
 from alerts.mempool_simulator import MempoolSimulator, make_transaction
-from tests.support import PYTHON, ROOT, ServiceProcess, free_port, service_env, wait_for_port
+from tests.support import (
+    PYTHON,
+    ROOT,
+    ServiceProcess,
+    eventually,
+    free_port,
+    service_env,
+    wait_for_port,
+)
 
 RNG = random.Random(20240601)
 
@@ -45,22 +53,6 @@ def feed_config(simulator: MempoolSimulator, **overrides: Any) -> FeedConfig:
     }
     values.update(overrides)
     return FeedConfig(**values)
-
-
-async def eventually(
-    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02
-) -> Any:
-    """Wait until `condition()` (sync or async) is truthy and return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 @asynccontextmanager

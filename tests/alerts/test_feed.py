@@ -164,7 +164,7 @@ async def test_silent_connection_is_dropped_by_keepalive_pings(simulator):
     async with running_feed(simulator, ping_interval=0.1, ping_timeout=0.2) as feed:
         for connection in list(simulator.tracking):
             connection.transport.pause_reading()
-        await eventually(lambda: feed.stats.reconnects >= 1, timeout=5)
+        await eventually(lambda: feed.stats.reconnects >= 1)
         await simulator.wait_for_tracking()
         assert "keepalive" in feed.stats.last_error or "1011" in feed.stats.last_error
 

@@ -57,15 +57,21 @@ def test_a_busy_port_stops_the_demo_before_anything_starts(tmp_path: Path) -> No
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        options = Options(port=listener.getsockname()[1], data_dir=tmp_path / "demo")
+        options = Options(
+            port=listener.getsockname()[1],
+            chain_port=free_port(),
+            mempool_port=free_port(),
+            data_dir=tmp_path / "demo",
+        )
         out = io.StringIO()
+        handler_before = signal.getsignal(signal.SIGINT)
         assert demo.run(options, out) == 1
     assert out.getvalue() == (
         f"oracle demo: port(s) in use: --port {options.port}; stop what listens there or"
         " choose another port\n"
     )
     assert not (tmp_path / "demo").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before
 
 
 def test_the_data_directory_is_reused_for_the_same_chain_only(tmp_path: Path) -> None:
@@ -221,7 +227,7 @@ def test_stop_ends_whole_groups_even_when_they_ignore_sigterm(children: Children
     assert os.getpgid(child.process.pid) == child.process.pid != os.getpgid(0)
     started = time.monotonic()
     children.stop(grace=0.5)
-    assert 0.5 <= time.monotonic() - started < 5
+    assert time.monotonic() - started >= 0.5  # the grace, then SIGKILL
     assert children.running == []
     assert child.process.returncode == -signal.SIGKILL
     assert polite.process.returncode == -signal.SIGTERM

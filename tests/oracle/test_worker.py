@@ -11,7 +11,7 @@ import pytest
 
 from oracle.worker import Backoff, Loop, loops_from_paths, run_loops, supervise
 from tests.oracle import loops as test_loops
-from tests.support import start_command
+from tests.support import eventually, start_command
 
 FAST = Backoff(initial=0.01, maximum=0.04, healthy_after=60)
 
@@ -63,7 +63,7 @@ async def test_stop_ends_every_loop_and_cancels_stubborn_ones(json_logs) -> None
     runner = asyncio.create_task(run_loops(loops, stop, grace=0.2, backoff=FAST))
     await asyncio.sleep(0.2)
     stop.set()
-    await asyncio.wait_for(runner, timeout=2)
+    await asyncio.wait_for(runner, timeout=60)
     assert [line["loop"] for line in json_logs.events("loop_cancelled_after_grace")] == ["stubborn"]
     assert json_logs.events("worker_stopped")
 
@@ -74,16 +74,16 @@ async def test_a_worker_without_loops_idles_until_stopped(json_logs) -> None:
     await asyncio.sleep(0.05)
     assert not runner.done()
     stop.set()
-    await asyncio.wait_for(runner, timeout=1)
+    await asyncio.wait_for(runner, timeout=60)
     assert [line["event"] for line in json_logs.lines] == ["worker_started", "worker_stopped"]
 
 
 async def test_periodic_work_gets_its_own_correlation_id_per_run(json_logs) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(test_loops.periodic(stop))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(json_logs.events("unit_of_work")) >= 2)
     stop.set()
-    await asyncio.wait_for(task, timeout=2)
+    await asyncio.wait_for(task, timeout=60)
     ids = [line["correlation_id"] for line in json_logs.events("unit_of_work")]
     assert len(ids) >= 2
     assert len(set(ids)) == len(ids)
@@ -112,16 +112,15 @@ def test_run_worker_restarts_a_crashed_loop_and_stops_on_signal(
             assert time.monotonic() < deadline, worker.log_path.read_text()
             assert worker.process.poll() is None, worker.log_path.read_text()
             time.sleep(0.05)
-        started = time.monotonic()
         worker.process.send_signal(signum)
-        assert worker.process.wait(timeout=5) == 0
-        assert time.monotonic() - started < 5
+        assert worker.process.wait(timeout=60) == 0
     finally:
         worker.stop()
     events = [line["event"] for line in worker.log_lines()]
     assert events.count("loop_crashed") == 1
     assert events.count("loop_started") == 2
     assert "worker_stop_requested" in events and events[-1] == "worker_stopped"
+    assert "loop_cancelled_after_grace" not in events  # every loop stopped within the grace
     command_ids = {line.get("correlation_id") for line in worker.log_lines()}
     assert len(command_ids) == 1 and None not in command_ids
 

@@ -110,8 +110,6 @@ def spec_points(values: list[float], rough: int) -> list[float]:
 def test_bin_edges_are_the_python_expression_not_a_vectorised_one() -> None:
     expected = [0.0] + [10 ** (e + b / 200) for e in range(-6, 6) for b in range(200)]
     assert BIN_EDGES.tolist() == expected
-    vectorised = 10.0 ** (np.arange(-6, 6)[:, None] + np.arange(200)[None, :] / 200)
-    assert (vectorised.ravel() != BIN_EDGES[1:]).any()  # why the expression matters
     assert BIN_EDGES[601] == 0.001 and len(BIN_EDGES) == 2401
 
 
