@@ -24,7 +24,7 @@ run: migrate
 	HOST=$(HOST) PORT=$(PORT) scripts/run.sh
 
 demo: install
-	$(PY) -m oracle.demo --host $(HOST) --port $(PORT)
+	$(PY) -m simulators.demo --host $(HOST) --port $(PORT)
 
 test: install
 	scripts/test.sh

@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from alerts.limits import SubscriberLimits
 from alerts.protocol import token_from_subprotocols
 from alerts.session import Session
-from oracle.redaction import redact_query_string
+from core.redaction import redact_query_string
 
 log = structlog.get_logger(__name__)
 

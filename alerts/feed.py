@@ -37,10 +37,10 @@ from alerts.detector import (
 from alerts.events import ALERT, UPDATE, event_for, publish
 from alerts.feed_status import FeedStats, store_stats
 from alerts.market import REFRESH_SECONDS, MarketData
-from oracle.http import UpstreamError, fetch, http_session
-from oracle.logging import correlation_scope
-from oracle.redaction import redact_url
-from oracle.worker import wait_or_stop
+from core.http import UpstreamError, fetch, http_session
+from core.logging import correlation_scope
+from core.redaction import redact_url
+from core.worker import wait_or_stop
 
 log = structlog.get_logger(__name__)
 

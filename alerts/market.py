@@ -16,7 +16,7 @@ import requests
 import structlog
 
 from alerts.detector import FeeLevels, MalformedData
-from oracle.http import UpstreamError, fetch
+from core.http import UpstreamError, fetch
 
 log = structlog.get_logger(__name__)
 

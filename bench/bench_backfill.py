@@ -1,7 +1,7 @@
 """Benchmark a 30-day backfill against the time of single days: is there per-day overhead beyond
 computing the day?
 
-Serves a warmed simulated chain of the last 34 complete days (`python -m prices.chain_simulator
+Serves a warmed simulated chain of the last 34 complete days (`python -m simulators.chain
 --warm`, 300 transactions a block by default) and a loopback mempool backend for the exchange
 prices, then in this process (DUCKDB in a temporary folder, the engine's default parsing pool):
 
@@ -62,7 +62,7 @@ def start_simulator(first: str, days: int, txs: int, port: int) -> subprocess.Po
         [
             PYTHON,
             "-m",
-            "prices.chain_simulator",
+            "simulators.chain",
             "--port",
             str(port),
             "--start-date",
@@ -115,9 +115,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from prices.block_sources import block_source_from_settings
-    from prices.engine import compute_day_price
     from prices.ingestion import PriceIngestion
+    from prices.utxoracle.engine import compute_day_price
+    from prices.utxoracle.sources import block_source_from_settings
 
     try:
         days = [first + timedelta(days=i) for i in range(chain_days)]

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from oracle.logging import configure_logging  # noqa: E402
+from core.logging import configure_logging  # noqa: E402
 from tests.health.price_store import complete_store  # noqa: E402
 from tests.health.upstreams import Upstreams  # noqa: E402
 from tests.support import ServiceProcess, service_env, start_daphne  # noqa: E402

@@ -1,6 +1,6 @@
 """Benchmark `manage.py oracle_price` end to end on a synthetic day served over loopback.
 
-Starts the chain simulator (`python -m prices.chain_simulator --warm`, default 144 blocks of 3,000
+Starts the chain simulator (`python -m simulators.chain --warm`, default 144 blocks of 3,000
 transactions), then times `oracle_price --date … --json` through Bitcoin Core RPC and through
 Esplora: wall time, the peak RSS of the largest process and the peak total PSS of the process tree
 (the command and its parsing workers, sampled every 5 ms). With `--reference UTXOracle.py` it also
@@ -89,7 +89,7 @@ def start_simulator(args: argparse.Namespace, cookie: Path) -> tuple[subprocess.
     command = [
         PYTHON,
         "-m",
-        "prices.chain_simulator",
+        "simulators.chain",
         "--port",
         str(args.port),
         "--seed",

@@ -27,7 +27,7 @@ from alerts.detector import (
     mempool_update,
     parse_transaction,
 )
-from alerts.mempool_simulator import make_transaction
+from simulators.mempool import make_transaction
 
 FEES = FeeLevels(fastest=20, half_hour=12, hour=8, economy=4, minimum=1)
 

@@ -96,7 +96,7 @@ async def produce(rate: float, seconds: float, burst: int) -> tuple[dict[int, fl
     from alerts import store
     from alerts.detector import FeeLevels, Thresholds, detect, parse_transaction
     from alerts.events import ALERT, event_for, publish
-    from alerts.mempool_simulator import make_transaction
+    from simulators.mempool import make_transaction
 
     rng = random.Random(7)
     fees = FeeLevels(20, 12, 8, 4, 1)

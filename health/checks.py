@@ -51,7 +51,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DjangoDatabaseError
 
-from oracle.http import UpstreamError, fetch, http_session
+from core.http import UpstreamError, fetch, http_session
 from prices.selectors import ping_price_store
 from prices.store import StoreUnavailable
 

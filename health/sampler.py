@@ -8,11 +8,11 @@ import structlog
 from django.conf import settings
 from django.db import close_old_connections
 
+from core.logging import correlation_scope
+from core.worker import wait_or_stop
 from health.checks import ServiceCheck, registered_checks, safe_message
 from health.history import prune_samples, record_samples
 from health.monitor import HealthMonitor
-from oracle.logging import correlation_scope
-from oracle.worker import wait_or_stop
 
 log = structlog.get_logger(__name__)
 

@@ -1,3 +1,8 @@
-"""oracle: on-chain BTC/USD price, whale alerts and health for Bitcoin node operators."""
+"""oracle: on-chain BTC/USD price, whale alerts and health for Bitcoin node operators.
 
-__version__ = "0.1.0"
+This package is the Django project (settings, configuration, URLs, ASGI); the apps live beside it.
+"""
+
+from core import __version__
+
+__all__ = ["__version__"]

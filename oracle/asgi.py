@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP goes to Django (machine endpoints through a short async middleware
-stack, see oracle.endpoints); WebSocket goes through the correlation ID, the Origin check and
+stack, see core.endpoints); WebSocket goes through the correlation ID, the Origin check and
 session authentication to the alerts URL router.
 
 Production: `daphne -b HOST -p PORT oracle.asgi:application`.
@@ -17,9 +17,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from alerts.routing import websocket_urlpatterns  # noqa: E402
-from oracle.endpoints import MachineEndpointsHandler, PathRouter  # noqa: E402
-from oracle.logging import structure_daphne_access_log  # noqa: E402
-from oracle.websocket import CorrelationIdMiddleware, origin_checked  # noqa: E402
+from core.endpoints import MachineEndpointsHandler, PathRouter  # noqa: E402
+from core.logging import structure_daphne_access_log  # noqa: E402
+from core.websocket import CorrelationIdMiddleware, origin_checked  # noqa: E402
 
 structure_daphne_access_log()
 

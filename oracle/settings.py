@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from core.logging import configure_logging
 from oracle import __version__
 from oracle.config import ConfigError, load_config
-from oracle.logging import configure_logging
 
 try:
     CONFIG = load_config()
@@ -27,6 +27,7 @@ CSRF_TRUSTED_ORIGINS = list(CONFIG.django_csrf_trusted_origins)
 
 INSTALLED_APPS = [
     "daphne",
+    "dashboard",  # before the admin: its admin/index.html links the operator pages
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -35,15 +36,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_structlog",
-    "oracle",
+    "core",
     "health",
     "prices",
     "alerts",
+    "oracle",
 ]
 
 MIDDLEWARE = [
-    "oracle.middleware.CorrelationIdMiddleware",
-    "oracle.middleware.RequestLogMiddleware",
+    "core.middleware.CorrelationIdMiddleware",
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -55,12 +57,12 @@ MIDDLEWARE = [
 ]
 
 # JSON endpoints for machines skip the session, CSRF, auth and message middleware (see
-# oracle.endpoints): they take no cookies and answer no forms.
+# core.endpoints): they take no cookies and answer no forms.
 MACHINE_PATH_PREFIXES = ("/health", "/api/")
 MACHINE_MIDDLEWARE = [
-    "oracle.middleware.CorrelationIdMiddleware",
-    "oracle.middleware.RequestLogMiddleware",
-    "oracle.middleware.MachineEndpointMiddleware",
+    "core.middleware.CorrelationIdMiddleware",
+    "core.middleware.RequestLogMiddleware",
+    "core.middleware.MachineEndpointMiddleware",
 ]
 
 ROOT_URLCONF = "oracle.urls"
@@ -69,7 +71,7 @@ ASGI_APPLICATION = "oracle.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -157,7 +159,7 @@ WORKER_LOOPS: list[str] = [
 
 LOGGING_CONFIG = None
 configure_logging(CONFIG.log_format, CONFIG.log_level)
-# oracle.middleware.CorrelationIdMiddleware binds the sanitised correlation_id itself.
+# core.middleware.CorrelationIdMiddleware binds the sanitised correlation_id itself.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False
 DJANGO_STRUCTLOG_USER_ID_FIELD = None  # RequestLogMiddleware binds user_id without a lookup
 # One line per request at INFO (request_finished / request_failed); request_started at DEBUG.

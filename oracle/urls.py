@@ -4,7 +4,7 @@ endpoints."""
 from django.contrib import admin
 from django.urls import include, path
 
-from oracle.views import dashboard, index
+from oracle.views import index
 
 admin.site.site_header = "oracle"
 admin.site.site_title = "oracle admin"
@@ -12,7 +12,7 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     path("", index, name="index"),
-    path("admin/dashboard/", dashboard, name="dashboard"),
+    path("", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("", include("health.urls")),
     path("", include("prices.urls")),

@@ -1,17 +1,11 @@
-"""The service index and the operator dashboard."""
+"""The service index: name, version and entry points, for people and scripts that land on /."""
 
 from django.conf import settings
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-
-from alerts.routing import WEBSOCKET_PATH
-from oracle.dashboard import dashboard as dashboard_data
+from django.http import HttpRequest, JsonResponse
 
 
 def index(request: HttpRequest) -> JsonResponse:
-    """Name, version and the main entry points, for people and scripts that land on /."""
+    """Name, version and the main entry points."""
     return JsonResponse(
         {
             "service": "oracle",
@@ -23,16 +17,3 @@ def index(request: HttpRequest) -> JsonResponse:
             "alerts_websocket": "/ws/alerts/",
         }
     )
-
-
-@staff_member_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Prices, health and the live whale feed on one page, for staff."""
-    context = {
-        **admin.site.each_context(request),
-        "title": "Operator dashboard",
-        "is_nav_sidebar_enabled": False,  # the page needs the width
-        "board": dashboard_data(),
-        "websocket_path": WEBSOCKET_PATH,
-    }
-    return render(request, "admin/dashboard.html", context)

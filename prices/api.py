@@ -14,8 +14,8 @@ from typing import Any
 
 from django.http import HttpResponse
 
+from core.api import Period
 from prices import selectors
-from prices.params import Period
 from prices.serializers import comparison_entry, gaps_entry, price_csv
 from prices.store import per_snapshot
 

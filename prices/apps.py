@@ -7,6 +7,6 @@ class PricesConfig(AppConfig):
 
     def ready(self) -> None:
         from health.checks import register
-        from prices.freshness import PriceFreshnessCheck
+        from prices.checks import PriceFreshnessCheck
 
         register(PriceFreshnessCheck())

@@ -16,7 +16,7 @@ import requests
 import structlog
 from django.conf import settings
 
-from oracle.http import UpstreamError, fetch, http_session
+from core.http import UpstreamError, fetch, http_session
 
 log = structlog.get_logger(__name__)
 

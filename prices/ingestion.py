@@ -17,9 +17,6 @@ from enum import StrEnum
 import structlog
 from django.conf import settings
 
-from prices.algorithm import InsufficientData
-from prices.block_sources import BlockSource, BlockSourceError, block_source_from_settings
-from prices.engine import DateNotServable, OracleResult, Progress, compute_day_price
 from prices.exchange import ExchangePrices
 from prices.selectors import complete_days, utc_today
 from prices.store import (
@@ -30,6 +27,9 @@ from prices.store import (
     open_writer,
     utc_now,
 )
+from prices.utxoracle.algorithm import InsufficientData
+from prices.utxoracle.engine import DateNotServable, OracleResult, Progress, compute_day_price
+from prices.utxoracle.sources import BlockSource, BlockSourceError, block_source_from_settings
 from prices.validity import ValidityRules
 
 log = structlog.get_logger(__name__)

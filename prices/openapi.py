@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from prices.params import DEFAULT_DAYS, MAX_DAYS
+from core.api import DEFAULT_DAYS, MAX_DAYS
 
 FRAGMENT_MODULES = ("health.openapi", "alerts.openapi")
 

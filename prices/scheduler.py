@@ -10,8 +10,8 @@ import structlog
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from oracle.logging import correlation_scope
-from oracle.worker import wait_or_stop
+from core.logging import correlation_scope
+from core.worker import wait_or_stop
 from prices.backfills import requeue_interrupted, run_queued_backfills
 from prices.ingestion import update_prices
 from prices.store import migrate

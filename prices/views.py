@@ -1,4 +1,4 @@
-"""The price API: thin views that parse parameters (`prices.params`) and return the answers of
+"""The price API: thin views that parse parameters (`core.api`) and return the answers of
 `prices.api`."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from core.api import BadParameter, days_param, format_param, period_param
 from prices import api, selectors
 from prices.openapi import openapi_document
-from prices.params import BadParameter, days_param, format_param, period_param
 from prices.store import StoreUnavailable
 
 View = Callable[[HttpRequest], HttpResponse]
@@ -74,4 +74,4 @@ def openapi_json(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def api_docs(request: HttpRequest) -> HttpResponse:
-    return render(request, "prices/api_docs.html")
+    return render(request, "core/api_docs.html")

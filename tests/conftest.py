@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
+from simulators.mempool import MempoolSimulator
 from tests.browser import chrome
 from tests.support import JsonLogCapture, capture_json_logs
 
@@ -38,3 +39,11 @@ def browser() -> Iterator[Any]:
     driver = chrome()
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[MempoolSimulator]:
+    """The mempool backend simulator on a free loopback port."""
+    sim = await MempoolSimulator().start()
+    yield sim
+    await sim.stop()

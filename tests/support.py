@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from oracle.logging import structured_formatter
+from core.logging import structured_formatter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

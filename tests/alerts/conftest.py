@@ -1,4 +1,4 @@
-"""Fixtures of the alerts tests: the loopback mempool simulator and a listener on the alert group."""
+"""Fixtures of the alerts tests: a fresh channel layer and a listener on the alert group."""
 
 from __future__ import annotations
 
@@ -10,20 +10,12 @@ import pytest
 from channels.layers import channel_layers, get_channel_layer
 
 from alerts.events import GROUP
-from alerts.mempool_simulator import MempoolSimulator
 
 
 @pytest.fixture(autouse=True)
 def fresh_channel_layer() -> None:
     """A new channel layer object per test: each test runs its own event loop."""
     channel_layers.backends.clear()
-
-
-@pytest.fixture
-async def simulator() -> AsyncIterator[MempoolSimulator]:
-    sim = await MempoolSimulator().start()
-    yield sim
-    await sim.stop()
 
 
 class GroupListener:

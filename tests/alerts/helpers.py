@@ -19,7 +19,7 @@ from alerts import store
 from alerts.detector import FeeLevels, Thresholds, detect, parse_transaction
 from alerts.events import ALERT, event_for, publish
 from alerts.feed import FeedConfig, MempoolFeed
-from alerts.mempool_simulator import MempoolSimulator, make_transaction
+from simulators.mempool import MempoolSimulator, make_transaction
 from tests.support import (
     PYTHON,
     ROOT,

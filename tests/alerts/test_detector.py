@@ -25,7 +25,7 @@ from alerts.detector import (
     parse_transaction,
     urgency,
 )
-from alerts.mempool_simulator import make_transaction
+from simulators.mempool import make_transaction
 
 FEES = FeeLevels(fastest=20, half_hour=12, hour=8, economy=4, minimum=1)
 TXID = "ab" * 32

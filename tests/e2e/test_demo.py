@@ -1,4 +1,4 @@
-"""`python -m oracle.demo` as a program: it comes up with a backfilled series, live whales and a
+"""`python -m simulators.demo` as a program: it comes up with a backfilled series, live whales and a
 login; the dashboard shows a price and the alerts page a whale in headless Chromium (the pages are
 saved for the README's docs/screenshots/ with UPDATE_SCREENSHOTS=1); Ctrl-C, SIGTERM or a dying child stop every process.
 
@@ -57,7 +57,7 @@ class Demo:
         self.port = free_port()
         self.process = subprocess.Popen(
             [
-                PYTHON, "-m", "oracle.demo",
+                PYTHON, "-m", "simulators.demo",
                 "--data-dir", str(data_dir),
                 "--port", str(self.port),
                 "--chain-port", str(free_port()),
@@ -207,7 +207,7 @@ def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
 
     children = demo.children()
     commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text() for pid in children)
-    for part in ("prices.chain_simulator", "alerts.mempool_simulator", "daphne", "run_worker"):
+    for part in ("simulators.chain", "simulators.mempool", "daphne", "run_worker"):
         assert part in commands
     assert len(set(children.values())) >= 4  # each in its own process group
     assert demo.stop(signal.SIGINT) == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.logging import correlation_scope
 from health.checks import (
     Check,
     CheckError,
@@ -23,7 +24,6 @@ from health.checks import (
     safe_message,
     unregister,
 )
-from oracle.logging import correlation_scope
 from tests.health.conftest import CHECK_TIMEOUT
 from tests.health.price_store import publish_garbage, write_lock_held, write_store
 from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams

@@ -10,10 +10,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from core.worker import loops_from_paths
 from health.models import CheckSample
 from health.monitor import HealthMonitor
 from health.sampler import loop, sample_once
-from oracle.worker import loops_from_paths
 from tests.health.upstreams import Upstreams
 
 

@@ -11,7 +11,7 @@ import structlog
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from oracle.logging import correlation_scope, structured_formatter
+from core.logging import correlation_scope, structured_formatter
 
 
 def run(**settings_overrides) -> tuple[str, str]:

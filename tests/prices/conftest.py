@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prices.chain_simulator import ChainParams, Faults, SimulatedChain, SimulatorServer
+from simulators.chain import ChainParams, Faults, SimulatedChain, SimulatorServer
 from tests.prices.helpers import GOLDEN_PARAMS
 from tests.prices.upstreams import MempoolStub, recent_chain
 

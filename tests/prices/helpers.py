@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from prices.block_sources import BitcoindSource, EsploraSource, HttpOptions
-from prices.chain_simulator import ChainParams, SimulatorServer
+from prices.utxoracle.sources import BitcoindSource, EsploraSource, HttpOptions
+from simulators.chain import ChainParams, SimulatorServer
 
 FAST_HTTP = HttpOptions(connect_timeout=2.0, read_timeout=10.0, retries=0)
 
 # The chain of the golden vectors (test_reference_golden.py): the simulator's defaults with 100
-# transactions per block, as served by `python -m prices.chain_simulator --txs-per-block 100`.
+# transactions per block, as served by `python -m simulators.chain --txs-per-block 100`.
 GOLDEN_PARAMS = ChainParams(txs_per_block=100)
 
 

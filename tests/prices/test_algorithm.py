@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prices.algorithm import (
+from prices.utxoracle.algorithm import (
     BIN_CAP,
     BIN_EDGES,
     MICRO_ROUND,
@@ -31,8 +31,8 @@ from prices.algorithm import (
     rough_price,
     slide_scores,
 )
-from prices.block_parser import TxFilter, parse_block
-from prices.chain_simulator import TxIn, assemble_block, serialize_tx
+from prices.utxoracle.parser import TxFilter, parse_block
+from simulators.chain import TxIn, assemble_block, serialize_tx
 
 # --- the spec's loops, as plainly as it states them -----------------------------------------
 

@@ -304,9 +304,9 @@ def test_the_docs_page_works_offline(client: Client) -> None:
     response = client.get("/api/docs")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "/static/prices/api-docs.js" in page and "/api/openapi.json" in page
-    script = client.get("/static/prices/api-docs.js")
+    assert "/static/core/api-docs.js" in page and "/api/openapi.json" in page
+    script = client.get("/static/core/api-docs.js")
     assert script.status_code == 200 and "javascript" in script["Content-Type"]
     static_dir = Path(__file__).resolve().parents[2] / "prices" / "static" / "prices"
-    for asset in [*static_dir.iterdir(), Path("templates/prices/api_docs.html")]:
+    for asset in [*static_dir.iterdir(), Path("core/templates/core/api_docs.html")]:
         assert "http://" not in asset.read_text() and "https://" not in asset.read_text()

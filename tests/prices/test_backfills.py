@@ -9,10 +9,10 @@ import pytest
 
 from prices import selectors
 from prices.backfills import queue_backfill, requeue_interrupted, run_backfill, run_queued_backfills
-from prices.chain_simulator import SimulatorServer
 from prices.ingestion import PriceIngestion
 from prices.models import BackfillRequest
 from prices.store import open_writer
+from simulators.chain import SimulatorServer
 from tests.prices.builders import day_record
 from tests.prices.upstreams import MempoolStub
 

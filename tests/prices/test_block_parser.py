@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prices.block_parser import (
+from prices.utxoracle.parser import (
     DEFAULT_FILTER,
     BlockParseError,
     TxFilter,
@@ -17,7 +17,7 @@ from prices.block_parser import (
     merkle_root,
     parse_block,
 )
-from prices.chain_simulator import (
+from simulators.chain import (
     ChainParams,
     SimulatedChain,
     TxIn,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from oracle.logging import correlation_scope
-from prices.block_parser import block_hash
-from prices.block_sources import (
+from core.logging import correlation_scope
+from prices.utxoracle.parser import block_hash
+from prices.utxoracle.sources import (
     BitcoindSource,
     BlockRef,
     BlockSourceError,
@@ -19,7 +19,7 @@ from prices.block_sources import (
     FallbackSource,
     block_source_from_settings,
 )
-from prices.chain_simulator import Faults, SimulatedChain, SimulatorServer
+from simulators.chain import Faults, SimulatedChain, SimulatorServer
 from tests.prices.helpers import FAST_HTTP, esplora_source, esplora_source_at, rpc_at, rpc_source
 from tests.support import Hit, StubServer, free_port, json_response, text_response
 

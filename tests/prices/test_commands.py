@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from prices import selectors
-from prices.chain_simulator import SimulatorServer
-from prices.engine import EARLIEST_DATE
 from prices.store import SCHEMA_VERSION
+from prices.utxoracle.engine import EARLIEST_DATE
+from simulators.chain import SimulatorServer
 from tests.prices.upstreams import MempoolStub
 from tests.support import start_command
 

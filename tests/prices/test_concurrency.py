@@ -12,8 +12,8 @@ from pathlib import Path
 import requests
 
 from prices import selectors
-from prices.chain_simulator import SimulatorServer
 from prices.store import open_writer
+from simulators.chain import SimulatorServer
 from tests.prices.builders import day_record
 from tests.prices.upstreams import MempoolStub
 from tests.support import start_command, start_daphne

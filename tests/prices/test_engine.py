@@ -9,17 +9,17 @@ from datetime import date
 
 import pytest
 
-from prices.algorithm import ALGORITHM
-from prices.block_parser import DEFAULT_FILTER
-from prices.block_sources import BlockSourceError, FallbackSource
-from prices.chain_simulator import ChainParams, Faults, SimulatedChain, SimulatorServer
-from prices.engine import (
+from prices.utxoracle.algorithm import ALGORITHM
+from prices.utxoracle.engine import (
     RESULT_KEYS,
     DateNotServable,
     compute_day_price,
     compute_recent_price,
     select_day_blocks,
 )
+from prices.utxoracle.parser import DEFAULT_FILTER
+from prices.utxoracle.sources import BlockSourceError, FallbackSource
+from simulators.chain import ChainParams, Faults, SimulatedChain, SimulatorServer
 from tests.prices.helpers import esplora_source, esplora_source_at, rpc_at, rpc_source
 from tests.support import free_port
 

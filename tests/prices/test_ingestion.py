@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from prices import selectors
-from prices.chain_simulator import SimulatedChain, SimulatorServer
 from prices.ingestion import (
     DayOutcome,
     DayStatus,
@@ -20,6 +19,7 @@ from prices.ingestion import (
 )
 from prices.store import compare_prices, open_writer
 from prices.validity import ValidityRules
+from simulators.chain import SimulatedChain, SimulatorServer
 from tests.prices.builders import day_record, invalid
 from tests.prices.upstreams import MempoolStub, historical_price
 

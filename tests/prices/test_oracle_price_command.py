@@ -16,9 +16,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from prices.chain_simulator import SimulatorServer
-from prices.engine import RESULT_KEYS
 from prices.management.commands.oracle_price import ProgressBar
+from prices.utxoracle.engine import RESULT_KEYS
+from simulators.chain import SimulatorServer
 from tests.support import PYTHON, ROOT, free_port, service_env
 
 

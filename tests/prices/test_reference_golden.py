@@ -2,7 +2,7 @@
 
 How they were obtained: UTXOracle.py v9.1 (repository Unbesteveable/UTXOracle, commit b9a3d91,
 file sha256 9b6d33f9…6a02c5), unmodified, run with `-p DIR -d 2025/01/01` (date mode) or `-rb`
-(recent mode) against `python -m prices.chain_simulator` on 127.0.0.1, its `bitcoin.conf`
+(recent mode) against `python -m simulators.chain` on 127.0.0.1, its `bitcoin.conf`
 pointing `rpcconnect/rpcport/rpccookiefile` at the simulator. Its internal variables were read after
 the run (`block_nums_needed`, `len(raw_outputs)`, `rough_price_estimate`, `central_price`, `dev_pct`,
 and the count of `output_prices` strictly inside rough ± 5 %). Simulator arguments per vector below.
@@ -15,8 +15,8 @@ from datetime import date
 
 import pytest
 
-from prices.chain_simulator import ChainParams, SimulatedChain, SimulatorServer
-from prices.engine import OracleResult, compute_day_price, compute_recent_price
+from prices.utxoracle.engine import OracleResult, compute_day_price, compute_recent_price
+from simulators.chain import ChainParams, SimulatedChain, SimulatorServer
 from tests.prices.helpers import rpc_source
 
 JAN_1 = 1_735_689_600

@@ -12,9 +12,9 @@ import pytest
 
 from prices import selectors
 from prices.backfills import queue_backfill
-from prices.chain_simulator import SimulatorServer
 from prices.models import BackfillRequest
 from prices.scheduler import loop
+from simulators.chain import SimulatorServer
 from tests.prices.upstreams import MempoolStub
 
 pytestmark = pytest.mark.django_db(transaction=True)

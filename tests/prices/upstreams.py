@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from prices.chain_simulator import ChainParams, SimulatedChain
 from prices.selectors import utc_today
+from simulators.chain import ChainParams, SimulatedChain
 from tests.support import Hit, StubServer, json_response
 
 CHAIN_DAYS = 4

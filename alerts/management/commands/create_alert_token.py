@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from alerts.tokens import create_token
-from oracle.commands import CorrelatedCommand
+from core.commands import CorrelatedCommand
 
 
 class Command(CorrelatedCommand):

@@ -6,9 +6,9 @@ import asyncio
 import json
 from typing import Any
 
+from core.commands import CorrelatedCommand
 from health.monitor import HealthMonitor
 from health.report import DEGRADED, HEALTHY, UNHEALTHY, legacy_body
-from oracle.commands import CorrelatedCommand
 
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from oracle.commands import CorrelatedCommand
+from core.commands import CorrelatedCommand
 
 
 class Command(CorrelatedCommand):

@@ -12,10 +12,10 @@ import sys
 from datetime import date
 from typing import Any
 
-from oracle.commands import CorrelatedCommand
-from prices.engine import EARLIEST_DATE
+from core.commands import CorrelatedCommand
 from prices.ingestion import PriceIngestion
 from prices.progress import CommandProgress
+from prices.utxoracle.engine import EARLIEST_DATE
 
 
 def _iso_date(text: str) -> date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oracle.commands import CorrelatedCommand
+from core.commands import CorrelatedCommand
 from prices.store import SCHEMA_VERSION, StoreUnavailable, migrate, store_path
 
 

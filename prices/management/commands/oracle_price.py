@@ -15,10 +15,15 @@ from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
-from oracle.commands import CorrelatedCommand
-from prices.algorithm import InsufficientData
-from prices.block_sources import BlockSourceError, block_source_from_settings
-from prices.engine import DateNotServable, OracleResult, compute_day_price, compute_recent_price
+from core.commands import CorrelatedCommand
+from prices.utxoracle.algorithm import InsufficientData
+from prices.utxoracle.engine import (
+    DateNotServable,
+    OracleResult,
+    compute_day_price,
+    compute_recent_price,
+)
+from prices.utxoracle.sources import BlockSourceError, block_source_from_settings
 
 
 def _iso_date(text: str) -> date:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from oracle.commands import CorrelatedCommand
+from core.commands import CorrelatedCommand
 from prices.ingestion import update_prices
 from prices.progress import CommandProgress
 

@@ -1,0 +1,175 @@
+"""The shared outbound HTTP client: every call to an upstream goes through `http_session()`.
+
+A session has connect/read timeouts by default, retries idempotent requests (GET/HEAD) a bounded
+number of times on connection errors and 502/503/504 with a short backoff, sends a User-Agent and
+the current correlation ID as `X-Correlation-ID`. Errors become `UpstreamError`, whose message names
+the service, the URL path (never credentials) and the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from core import __version__
+from core.logging import CORRELATION_HEADER, current_correlation_id
+from core.redaction import redact_url
+
+USER_AGENT = f"oracle/{__version__} (+self-hosted Bitcoin price oracle)"
+DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
+RETRY_STATUSES = (502, 503, 504)
+
+
+class UpstreamError(Exception):
+    """A call to an upstream service failed; the message is safe to log and to show."""
+
+    def __init__(self, service: str, url: str, reason: str) -> None:
+        self.service = service
+        self.path = _path_of(url)
+        self.reason = reason
+        super().__init__(f"{service}: {self.path}: {reason}")
+
+
+def _path_of(url: str) -> str:
+    return requests.utils.urlparse(redact_url(url)).path or "/"
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """An adapter that applies a default (connect, read) timeout to every request."""
+
+    def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class CorrelatedSession(requests.Session):
+    """A requests Session that forwards the current correlation ID upstream."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        cid = current_correlation_id()
+        if cid:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault(CORRELATION_HEADER, cid)
+            kwargs["headers"] = headers
+        return super().request(method, url, *args, **kwargs)
+
+
+def http_session(
+    *,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    retries: int | None = None,
+    backoff: float = 0.2,
+    pool_size: int = 10,
+) -> CorrelatedSession:
+    """A new session configured from settings (HTTP_CONNECT_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_RETRIES)."""
+    from django.conf import settings
+
+    timeout = (
+        connect_timeout if connect_timeout is not None else settings.HTTP_CONNECT_TIMEOUT,
+        read_timeout if read_timeout is not None else settings.HTTP_READ_TIMEOUT,
+    )
+    total = settings.HTTP_RETRIES if retries is None else retries
+    retry = Retry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff,
+        backoff_max=2.0,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    session = CorrelatedSession()
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = _TimeoutAdapter(
+        timeout, max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def read_capped(response: requests.Response, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
+    """Read a (streamed) response body, refusing one larger than `limit` bytes."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ValueError(f"response body of {declared} bytes exceeds the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise ValueError(f"response body exceeds the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch(
+    session: requests.Session,
+    service: str,
+    method: str,
+    url: str,
+    *,
+    limit: int = DEFAULT_BODY_LIMIT,
+    ok_statuses: tuple[int, ...] = (200,),
+    **kwargs: Any,
+) -> tuple[requests.Response, bytes]:
+    """Make one call and return (response, body); any failure raises UpstreamError."""
+    try:
+        response = session.request(method, url, stream=True, **kwargs)
+    except requests.Timeout:
+        raise UpstreamError(service, url, "timed out") from None
+    except requests.ConnectionError as exc:
+        if _is_timeout(exc):
+            raise UpstreamError(service, url, "timed out") from None
+        raise UpstreamError(service, url, f"connection failed ({_short(exc)})") from None
+    except requests.RequestException as exc:
+        raise UpstreamError(service, url, f"request failed ({_short(exc)})") from None
+    with response:
+        try:
+            body = read_capped(response, limit)
+        except ValueError as exc:
+            raise UpstreamError(service, url, str(exc)) from None
+        except requests.RequestException as exc:
+            raise UpstreamError(service, url, f"reading the body failed ({_short(exc)})") from None
+    if response.status_code not in ok_statuses:
+        raise UpstreamError(service, url, f"HTTP {response.status_code}")
+    return response, body
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, its urllib3 `reason`s and its context chain (bounded)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 12 and current not in seen:
+        seen.append(current)
+        reason = getattr(current, "reason", None)
+        current = reason if isinstance(reason, BaseException) else current.__context__
+    if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] not in seen:
+        seen.extend(_causes(exc.args[0]))
+    return seen
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return any(isinstance(c, TimeoutError | ReadTimeoutError) for c in _causes(exc))
+
+
+def _short(exc: BaseException) -> str:
+    """The root cause's class name and OS message, without URLs that may carry credentials."""
+    root = _causes(exc)[-1]
+    errno_text = getattr(root, "strerror", None)
+    return f"{type(root).__name__}: {errno_text}" if errno_text else type(root).__name__

@@ -1,0 +1,391 @@
+"""Compute the on-chain price of a UTC day (or of the latest blocks): select the blocks, stream them
+from a block source, parse them and run the UTXOracle v9.1 algorithm.
+
+Block selection follows the reference exactly (spec §1): estimate the height of the day's first
+block from the tip, jump until the estimate oscillates, step to the first block stamped at or after
+midnight, then take consecutive blocks while their UTC day of the month stays the same.
+
+Blocks are fetched and parsed ahead in a bounded pool (worker processes when `workers` > 1,
+threads otherwise) and consumed in height order, so at most a few raw blocks are in memory at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextvars import copy_context
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from core.logging import current_correlation_id
+from prices.utxoracle.algorithm import ALGORITHM, OutputWindow, confidence, estimate_price
+from prices.utxoracle.parser import (
+    DEFAULT_FILTER,
+    BlockParseError,
+    ParsedBlock,
+    TxFilter,
+    block_hash,
+    parse_block,
+)
+from prices.utxoracle.sources import (
+    BlockRef,
+    BlockSource,
+    BlockSourceError,
+    FallbackSource,
+    combined_error,
+)
+
+log = structlog.get_logger(__name__)
+
+EARLIEST_DATE = date(2023, 12, 15)  # the reference refuses earlier dates
+CONFIRMATIONS = 6
+BLOCKS_PER_DAY = 144
+SECONDS_PER_DAY = 86_400
+LOOKUP_CHUNK = 48  # header lookups per round trip while walking through a day
+STEP_CHUNK = 8  # header lookups per round trip while stepping to midnight
+FETCH_THREADS = 4
+
+Progress = Callable[[str, int, int], None]
+
+
+class DateNotServable(ValueError):
+    """The algorithm cannot serve this date (too early, in the future or not yet complete)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockPrice:
+    """Per-block detail: the median of the block's price points inside the final ±5 % window."""
+
+    height: int
+    time: int
+    price: float | None
+    points: int
+
+
+RESULT_KEYS = (
+    "date",
+    "price",
+    "price_rounded",
+    "rough_price",
+    "block_first",
+    "block_last",
+    "block_count",
+    "output_count",
+    "price_point_count",
+    "deviation",
+    "confidence",
+    "algorithm",
+    "source",
+    "elapsed_s",
+)
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    """The oracle's answer for one window of blocks; `to_dict()` is the fixed JSON shape."""
+
+    date: date | None
+    price: float
+    price_rounded: int
+    rough_price: int
+    block_first: int
+    block_last: int
+    block_count: int
+    output_count: int
+    price_point_count: int
+    deviation: float
+    confidence: float
+    algorithm: str
+    source: str
+    elapsed_s: float
+    blocks: list[BlockPrice] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {key: getattr(self, key) for key in RESULT_KEYS}
+        data["date"] = self.date.isoformat() if self.date else None
+        return data
+
+
+def default_workers() -> int:
+    """Parse in one worker process per core (threads only on a single core)."""
+    return min(4, os.cpu_count() or 1)
+
+
+def compute_day_price(
+    day: date,
+    source: BlockSource,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    tx_filter: TxFilter = DEFAULT_FILTER,
+) -> OracleResult:
+    """The UTXOracle price of a UTC day; raises DateNotServable, BlockSourceError or
+    InsufficientData. A FallbackSource is tried source by source, each for the whole day."""
+    return _with_fallback(
+        source,
+        lambda s: _compute(s, lambda: select_day_blocks(day, s), day, progress, workers, tx_filter),
+    )
+
+
+def compute_recent_price(
+    blocks: int,
+    source: BlockSource,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    tx_filter: TxFilter = DEFAULT_FILTER,
+) -> OracleResult:
+    """The UTXOracle price of the `blocks` blocks below the tip (tip-blocks ... tip-1)."""
+    if blocks < 1:
+        raise DateNotServable("the recent-blocks mode needs at least one block")
+    return _with_fallback(
+        source,
+        lambda s: _compute(
+            s, lambda: select_recent_blocks(blocks, s), None, progress, workers, tx_filter
+        ),
+    )
+
+
+def _with_fallback(source: BlockSource, run: Callable[[BlockSource], OracleResult]) -> OracleResult:
+    if not isinstance(source, FallbackSource):
+        return run(source)
+    failures: list[BlockSourceError] = []
+    for candidate in source.sources:
+        try:
+            return run(candidate)
+        except BlockSourceError as exc:
+            log.warning("oracle_source_failed", source=candidate.name, error=str(exc))
+            failures.append(exc)
+    raise combined_error(source.name, failures, None)
+
+
+def _compute(
+    source: BlockSource,
+    select: Callable[[], list[BlockRef]],
+    day: date | None,
+    progress: Progress | None,
+    workers: int | None,
+    tx_filter: TxFilter,
+) -> OracleResult:
+    started = time.perf_counter()
+    refs = select()
+    window = OutputWindow(tx_filter)
+    total = len(refs)
+    if progress:
+        progress("blocks", 0, total)
+    for done, parsed in enumerate(stream_blocks(source, refs, tx_filter, workers), start=1):
+        window.add(parsed)
+        if progress:
+            progress("blocks", done, total)
+    values, block_index = window.outputs()
+    estimate = estimate_price(values, block_index, total)
+    blocks = [
+        BlockPrice(ref.height, ref.time, median, points)
+        for ref, median, points in zip(
+            refs, estimate.block_medians, estimate.block_points, strict=True
+        )
+    ]
+    result = OracleResult(
+        date=day,
+        price=estimate.price,
+        price_rounded=int(estimate.price),
+        rough_price=estimate.rough_price,
+        block_first=refs[0].height,
+        block_last=refs[-1].height,
+        block_count=total,
+        output_count=estimate.output_count,
+        price_point_count=estimate.price_point_count,
+        deviation=estimate.deviation,
+        confidence=confidence(estimate.deviation, estimate.price_point_count),
+        algorithm=ALGORITHM,
+        source=source.name,
+        elapsed_s=round(time.perf_counter() - started, 3),
+        blocks=blocks,
+    )
+    log.info("oracle_price_computed", **result.to_dict())
+    return result
+
+
+# --- block selection ----------------------------------------------------------------------
+
+
+class _Headers:
+    """Header lookups with a cache, fetched in chunks to save round trips."""
+
+    def __init__(self, source: BlockSource, tip: int) -> None:
+        self.source = source
+        self.tip = tip
+        self.refs: dict[int, BlockRef] = {}
+
+    def ref(self, height: int, ahead: int = 1) -> BlockRef:
+        """The ref at `height`, fetching `ahead` heights in its direction (negative: backwards)."""
+        if height not in self.refs:
+            if not 0 <= height <= self.tip:
+                raise BlockSourceError(self.source.name, height, "height outside the chain")
+            end = height + ahead - 1 if ahead > 0 else height + ahead + 1
+            low, high = max(0, min(height, end)), min(self.tip, max(height, end))
+            wanted = [h for h in range(low, high + 1) if h not in self.refs]
+            for ref in self.source.block_refs(wanted):
+                self.refs[ref.height] = ref
+        return self.refs[height]
+
+    def time(self, height: int, ahead: int = 1) -> int:
+        return self.ref(height, ahead).time
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def select_day_blocks(day: date, source: BlockSource, today: date | None = None) -> list[BlockRef]:
+    """The blocks of a UTC day, chosen exactly as the reference chooses them (spec §1)."""
+    if day < EARLIEST_DATE:
+        raise DateNotServable(
+            f"{day} is before {EARLIEST_DATE}, the earliest date UTXOracle v9.1 serves"
+        )
+    today = today or datetime.now(UTC).date()
+    if day > today:
+        raise DateNotServable(f"{day} is in the future (today is {today} UTC)")
+    tip = source.tip_height()
+    headers = _Headers(source, tip)
+    consensus = tip - CONFIRMATIONS
+    latest_time = headers.time(consensus)
+    latest_midnight = datetime.combine(_utc(latest_time).date(), datetime.min.time(), UTC)
+    midnight = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+    if midnight >= latest_midnight.timestamp():
+        last_day = latest_midnight.date() - timedelta(days=1)
+        raise DateNotServable(
+            f"{day} is not complete on this node: the price needs {CONFIRMATIONS} blocks after the"
+            f" day's end (the latest servable day is {last_day})"
+        )
+
+    def jump_from(block_time: int) -> int:
+        return round(BLOCKS_PER_DAY * float(block_time - midnight) / float(SECONDS_PER_DAY))
+
+    estimate = consensus - jump_from(latest_time)
+    block_time = headers.time(estimate)
+    jump = jump_from(block_time)
+    last = last_last = 0
+    while jump > CONFIRMATIONS and jump != last_last:
+        last_last, last = last, jump
+        estimate -= jump
+        block_time = headers.time(estimate)
+        jump = jump_from(block_time)
+    if block_time > midnight:
+        while block_time > midnight:
+            estimate -= 1
+            block_time = headers.time(estimate, -STEP_CHUNK)
+        estimate += 1
+    elif block_time < midnight:
+        while block_time < midnight:
+            estimate += 1
+            block_time = headers.time(estimate, STEP_CHUNK)
+    first = headers.ref(estimate, LOOKUP_CHUNK)
+    day_of_month = _utc(first.time).day
+    refs = []
+    height = first.height
+    while True:
+        ref = headers.ref(height, LOOKUP_CHUNK)
+        if _utc(ref.time).day != day_of_month:
+            break
+        refs.append(ref)
+        height += 1
+    log.debug(
+        "oracle_blocks_selected", date=day.isoformat(), first=refs[0].height, last=refs[-1].height
+    )
+    return refs
+
+
+def select_recent_blocks(blocks: int, source: BlockSource) -> list[BlockRef]:
+    """The `blocks` blocks below the tip: tip-blocks ... tip-1 (the reference's -rb mode)."""
+    tip = source.tip_height()
+    if blocks > tip:
+        raise DateNotServable(f"the chain has only {tip} blocks below its tip")
+    refs: list[BlockRef] = []
+    for start in range(tip - blocks, tip, LOOKUP_CHUNK):
+        refs += source.block_refs(range(start, min(start + LOOKUP_CHUNK, tip)))
+    return refs
+
+
+# --- streaming fetch and parse ------------------------------------------------------------
+
+
+def load_block(
+    source: BlockSource, ref: BlockRef, tx_filter: TxFilter = DEFAULT_FILTER
+) -> ParsedBlock:
+    """Fetch one block, check that it is the block asked for, and parse it."""
+    raw = source.raw_block(ref)
+    try:
+        if block_hash(raw) != ref.hash:
+            raise BlockSourceError(
+                source.name, ref.height, "the block's bytes do not hash to its hash"
+            )
+        return parse_block(raw, tx_filter)
+    except BlockParseError as exc:
+        raise BlockSourceError(source.name, ref.height, f"corrupt block: {exc}") from None
+
+
+_worker: tuple[BlockSource, TxFilter] | None = None
+
+
+def _init_worker(
+    source: BlockSource, tx_filter: TxFilter, correlation_id: str | None
+) -> None:  # pragma: no cover - runs in worker processes
+    global _worker
+    _worker = (source, tx_filter)
+    if correlation_id:
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+
+
+def _load_in_worker(ref: BlockRef) -> ParsedBlock:  # pragma: no cover - runs in worker processes
+    assert _worker is not None
+    return load_block(_worker[0], ref, _worker[1])
+
+
+def stream_blocks(
+    source: BlockSource,
+    refs: Sequence[BlockRef],
+    tx_filter: TxFilter = DEFAULT_FILTER,
+    workers: int | None = None,
+) -> Iterator[ParsedBlock]:
+    """Parsed blocks in the order of `refs`, fetched ahead by a bounded pool."""
+    workers = default_workers() if workers is None else workers
+    executor: Executor
+    if workers > 1:
+        executor = ProcessPoolExecutor(
+            workers,
+            initializer=_init_worker,
+            initargs=(source, tx_filter, current_correlation_id()),
+        )
+
+        def submit(ref: BlockRef) -> Future[ParsedBlock]:
+            return executor.submit(_load_in_worker, ref)
+
+        ahead = 2 * workers
+    else:
+        executor = ThreadPoolExecutor(FETCH_THREADS)
+
+        def submit(ref: BlockRef) -> Future[ParsedBlock]:
+            return executor.submit(copy_context().run, load_block, source, ref, tx_filter)
+
+        ahead = FETCH_THREADS
+    pending: deque[Future[ParsedBlock]] = deque()
+    try:
+        for ref in refs:
+            pending.append(submit(ref))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
