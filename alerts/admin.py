@@ -12,8 +12,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from alerts import tokens
+from alerts.checks import feed_health
 from alerts.detector import SATS_PER_BTC
-from alerts.feed_status import feed_health
 from alerts.models import AlertToken, FeedStatus, WhaleAlert
 
 BTC_RANGES = [

@@ -6,7 +6,7 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts.feed_status import MempoolFeedCheck
-        from health.checks import register
+        from alerts.checks import MempoolFeedCheck
+        from health.base import register
 
         register(MempoolFeedCheck())

@@ -1,23 +1,14 @@
-"""The mempool feed's statistics: kept by the worker, stored for the web process, judged for health.
-
-The `mempool_feed` health check (`MempoolFeedCheck`, non-critical, registered by the app) is an
-error when the feed has not heard from the backend for two minutes, or never reported at all.
-"""
+"""The mempool feed's statistics: counted by the worker and stored in the one FeedStatus row, which
+the web process reads (admin, health: `alerts.checks`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.db import close_old_connections
 from django.utils import timezone
 
 from alerts.models import FeedStatus
-from health.checks import Check, CheckError
-
-STALE_AFTER = timedelta(minutes=2)
-OK = "ok"
-ERROR = "error"
 
 
 @dataclass
@@ -70,54 +61,5 @@ def store_stats(stats: FeedStats, now: datetime | None = None) -> None:
     )
 
 
-def feed_health(status: FeedStatus | None, now: datetime) -> tuple[str, str | None]:
-    """(`ok`, None) or (`error`, why) for the stored feed status at `now`.
-
-    A feed that started less than two minutes ago and has not heard from the backend yet is
-    still connecting, not failing.
-    """
-    if status is None:
-        return ERROR, "the mempool feed has not reported yet (is the worker running?)"
-    heard = status.last_message_at
-    started = status.started_at
-    if started is not None and (heard is None or heard < started):
-        waiting = now - started
-        if waiting < STALE_AFTER:
-            return OK, None
-        return ERROR, (
-            f"no message from the mempool backend since the feed started "
-            f"{int(waiting.total_seconds())} s ago"
-        )
-    if heard is None:
-        return ERROR, "no message from the mempool backend yet"
-    silent = now - heard
-    if silent >= STALE_AFTER:
-        return ERROR, f"no message from the mempool backend for {int(silent.total_seconds())} s"
-    return OK, None
-
-
-def mempool_feed_check() -> tuple[str, str | None]:
-    """The `mempool_feed` health check (reads the stored status)."""
-    return feed_health(
-        FeedStatus.objects.filter(id=FeedStatus.SINGLETON_ID).first(), timezone.now()
-    )
-
-
 def _dt(unix: float | None) -> datetime | None:
     return None if unix is None else datetime.fromtimestamp(unix, UTC)
-
-
-class MempoolFeedCheck(Check):
-    """`mempool_feed` (non-critical): the worker's feed heard from the backend in the last 2 min."""
-
-    name = "mempool_feed"
-    critical = False
-
-    def probe(self) -> None:
-        close_old_connections()
-        try:
-            status, error = mempool_feed_check()
-        finally:
-            close_old_connections()
-        if status != OK:
-            raise CheckError(error or "mempool feed not ok")

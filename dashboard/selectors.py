@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from alerts import store as alert_store
-from health.checks import registered_checks
+from health.base import registered_checks
 from health.history import CheckOverview, check_overviews
 from health.models import CheckSample
 from prices import selectors

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from health.base import registered_checks
 from health.charts import timeline_chart
-from health.checks import registered_checks
 from health.history import TIMELINE_WINDOWS, check_overviews, timeline_buckets
 from health.models import CheckSample
 

@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from health.checks import ServiceCheck
+from health.base import ServiceCheck
 from health.models import CheckSample
 
 OK = CheckSample.Status.OK

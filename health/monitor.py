@@ -21,10 +21,9 @@ import structlog
 from django.conf import settings
 from django.db import close_old_connections
 
-from health.checks import Check, ServiceCheck, registered_checks, safe_message
+from health.base import Check, ServiceCheck, missing_days, registered_checks, safe_message
 from health.history import last_successes
 from health.report import HealthReport
-from prices.selectors import missing_price_dates
 
 log = structlog.get_logger(__name__)
 MISSING = object()
@@ -145,7 +144,7 @@ class HealthMonitor:
         self._history_read = True
 
     async def _find_gaps(self) -> list[date] | None:
-        find = partial(missing_price_dates, settings.HEALTH_GAP_DAYS)
+        find = partial(missing_days, settings.HEALTH_GAP_DAYS)
         try:
             missing = await asyncio.wait_for(asyncio.to_thread(find), settings.HEALTH_CHECK_TIMEOUT)
         except Exception as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from health.checks import Check, ServiceCheck
+from health.base import Check, ServiceCheck
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 HTTP_STATUS = {HEALTHY: 200, DEGRADED: 200, UNHEALTHY: 503}

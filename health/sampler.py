@@ -10,7 +10,7 @@ from django.db import close_old_connections
 
 from core.logging import correlation_scope
 from core.worker import wait_or_stop
-from health.checks import ServiceCheck, registered_checks, safe_message
+from health.base import ServiceCheck, registered_checks, safe_message
 from health.history import prune_samples, record_samples
 from health.monitor import HealthMonitor
 

@@ -8,7 +8,7 @@ from functools import wraps
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
-from health.checks import registered_checks
+from health.base import registered_checks
 from health.monitor import get_monitor
 from health.report import (
     IETF_MEDIA_TYPE,

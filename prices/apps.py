@@ -6,7 +6,6 @@ class PricesConfig(AppConfig):
     name = "prices"
 
     def ready(self) -> None:
-        from health.checks import register
-        from prices.checks import PriceFreshnessCheck
+        from prices.checks import register_checks
 
-        register(PriceFreshnessCheck())
+        register_checks()

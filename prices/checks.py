@@ -1,4 +1,6 @@
-"""The `price_freshness` health check: is yesterday's price in the series once it is due?
+"""The price series' health checks, registered by the prices app: `database` (the price store
+answers) and `price_freshness` (is yesterday's price in the series once it is due?); the app also
+registers `selectors.missing_price_dates` as the report's finder of missing days.
 
 A UTC day can be computed once its last block has 6 confirmations, about an hour after midnight
 (6 blocks of 10 minutes); the worker then computes it within PRICE_UPDATE_SECONDS. The check is
@@ -12,8 +14,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 
-from health.checks import Check, CheckError
-from prices.selectors import day_record
+from health.base import Check, CheckError, first_line, register, register_gap_finder
+from prices.selectors import day_record, missing_price_dates, ping_price_store
 from prices.store import StoreUnavailable
 
 OK = "ok"
@@ -52,3 +54,25 @@ class PriceFreshnessCheck(Check):
         status, error = price_freshness(datetime.now(UTC))
         if status != OK:
             raise CheckError(error or "price series not fresh")
+
+
+class PriceStoreCheck(Check):
+    """The DuckDB price store's published snapshot answers a trivial query (the earlier API's
+    "database"); readers never wait for the worker's writes."""
+
+    name = "database"
+    critical = True
+    component_type = "datastore"
+
+    def probe(self) -> None:
+        try:
+            ping_price_store()
+        except StoreUnavailable as exc:
+            raise CheckError(f"price store: {first_line(exc)}") from None
+
+
+def register_checks() -> None:
+    """Register the price series' checks and its finder of missing days (once, at start)."""
+    register(PriceStoreCheck())
+    register(PriceFreshnessCheck())
+    register_gap_finder(missing_price_dates)

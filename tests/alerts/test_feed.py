@@ -10,9 +10,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from alerts.checks import ERROR, OK, feed_health, mempool_feed_check
 from alerts.detector import Thresholds
 from alerts.feed import FeedConfig, backoff_delay
-from alerts.feed_status import ERROR, OK, feed_health, mempool_feed_check
 from alerts.models import AlertStatus, FeedStatus, WhaleAlert
 from tests.alerts.helpers import eventually, minnow, running_feed, whale
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import FeedStatus
-from health.checks import registered_checks
+from health.base import registered_checks
 
 
 def feed_check():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.logging import correlation_scope
-from health.checks import (
+from health.base import (
     Check,
     CheckError,
     CheckTimeout,
@@ -54,12 +54,12 @@ def redis_answers() -> bool:
 async def test_every_builtin_check_passes_against_healthy_services(stack: Upstreams) -> None:
     with correlation_scope("health-test-1"):
         results = await run_checks(registered_checks())
-    assert list(results) == [
-        "database",
+    assert list(results) == [  # the health app's own checks, then those of the prices app
         "app_database",
         "electrs",
         "mempool_backend",
         "bitcoin_rpc",
+        "database",
     ]
     for result in results.values():
         assert result.status == "ok" and result.error is None
@@ -189,25 +189,25 @@ async def test_bitcoin_rpc_without_credentials_and_without_a_count(stack, settin
 def test_optional_checks_follow_the_configuration(settings) -> None:
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
     assert [c.name for c in registered_checks()] == [
-        "database",
         "app_database",
         "electrs",
         "mempool_backend",
+        "database",
         "price_freshness",
         "mempool_feed",
     ]
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = REDIS_URL, True
     assert "channel_layer" in [c.name for c in registered_checks()]
-    assert [c.name for c in registered_checks(critical_only=True)] == ["database", "app_database"]
+    assert [c.name for c in registered_checks(critical_only=True)] == ["app_database", "database"]
 
 
 def test_the_operator_can_turn_checks_off(settings) -> None:
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
     settings.HEALTH_DISABLED_CHECKS = ("electrs", "mempool_feed")
     assert [c.name for c in registered_checks()] == [
-        "database",
         "app_database",
         "mempool_backend",
+        "database",
         "price_freshness",
     ]
 

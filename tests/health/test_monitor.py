@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from health.checks import registered_checks
+from health.base import registered_checks
 from health.models import CheckSample
 from health.monitor import HealthMonitor, SingleFlight
 from tests.health.price_store import complete_store, publish_garbage

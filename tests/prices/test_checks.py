@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from health.checks import registered_checks
+from health.base import registered_checks
 from oracle.config import ConfigError, load_config
 from prices.checks import DEGRADED, OK, price_freshness
 from prices.store import SNAPSHOT_POINTER, migrate, open_writer, snapshot_dir
