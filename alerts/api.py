@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.events import alert_data, iso
+from alerts.events import alert_data
 from alerts.models import AlertStatus, WhaleAlert
+from core.api import BadParameters, Params, iso
 
 MAX_HOURS = 24 * 366
 MAX_LIMIT = 1000
+MAX_BTC = 21_000_000
 _TXID = re.compile(r"^[0-9a-fA-F]{64}$")
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-
-
-class BadParameters(ValueError):
-    """Some query parameters are invalid; `problems` maps each name to what it must be."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__(f"invalid parameter(s): {', '.join(problems)}")
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -38,19 +30,23 @@ class WhaleQuery:
         return now - timedelta(hours=self.hours)
 
 
-def whale_query(params: Mapping[str, str], *, summary: bool = False) -> WhaleQuery:
+def whale_query(query: Mapping[str, str], *, summary: bool = False) -> WhaleQuery:
     """Read `hours`, and unless for the summary `min_btc`, `rbf_only`, `status`, `limit`."""
-    problems: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    _read(params, "hours", problems, values, _hours)
-    if not summary:
-        _read(params, "min_btc", problems, values, _min_btc)
-        _read(params, "rbf_only", problems, values, _boolean)
-        _read(params, "status", problems, values, _status)
-        _read(params, "limit", problems, values, _limit)
-    if problems:
-        raise BadParameters(problems)
-    return WhaleQuery(**values)
+    params = Params(query)
+    defaults = WhaleQuery()
+    hours = params.number("hours", defaults.hours, 0, MAX_HOURS, above_minimum=True)
+    if summary:
+        params.check()
+        return WhaleQuery(hours=hours)
+    found = WhaleQuery(
+        hours=hours,
+        min_btc=params.number("min_btc", None, 0, MAX_BTC),
+        rbf_only=params.boolean("rbf_only", defaults.rbf_only),
+        status=params.choice("status", None, AlertStatus.values),
+        limit=params.integer("limit", defaults.limit, 1, MAX_LIMIT),
+    )
+    params.check()
+    return found
 
 
 def check_txid(txid: str) -> str:
@@ -62,54 +58,3 @@ def check_txid(txid: str) -> str:
 def alert_resource(row: WhaleAlert) -> dict[str, Any]:
     """One alert as the REST API shows it."""
     return {"id": row.id, **alert_data(row), "created_at": iso(row.created_at)}
-
-
-def _read(params, name, problems, values, parse) -> None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return
-    try:
-        values[name] = parse(raw)
-    except ValueError as exc:
-        problems[name] = str(exc)
-
-
-def _number(raw: str, low: float, high: float, low_inclusive: bool, what: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(what) from None
-    if (
-        not math.isfinite(value)
-        or value > high
-        or value < low
-        or (value == low and not low_inclusive)
-    ):
-        raise ValueError(what)
-    return value
-
-
-def _hours(raw: str) -> float:
-    return _number(raw, 0, MAX_HOURS, False, f"must be a number above 0 and at most {MAX_HOURS}")
-
-
-def _min_btc(raw: str) -> float:
-    return _number(raw, 0, 21_000_000, True, "must be a number from 0 to 21000000")
-
-
-def _boolean(raw: str) -> bool:
-    if raw.lower() not in _BOOLEANS:
-        raise ValueError("must be true or false")
-    return _BOOLEANS[raw.lower()]
-
-
-def _status(raw: str) -> str:
-    if raw not in AlertStatus.values:
-        raise ValueError(f"must be one of {', '.join(AlertStatus.values)}")
-    return raw
-
-
-def _limit(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValueError(f"must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)

@@ -13,6 +13,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from alerts.models import WhaleAlert
+from core.api import iso
 
 GROUP = "whale_alerts"
 MESSAGE_TYPE = "whale.event"
@@ -96,8 +97,3 @@ async def publish(event: AlertEvent) -> None:
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(GROUP, event.as_message())
-
-
-def iso(moment: Any) -> str | None:
-    """A time as ISO 8601 UTC with a Z (None stays None)."""
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -1,5 +1,5 @@
-"""The alerts app's part of the OpenAPI 3.1 document (merged by `prices.openapi`): `PATHS` for
-`/api/whales*` and the live page, `SCHEMAS` and `TAGS`.
+"""The alerts app's part of the OpenAPI document (merged by `core.openapi`): `/api/whales*` and
+the live page, their schemas and tag.
 
 The REST endpoints take `Authorization: Bearer <subscriber token>`; the document's components
 have no security schemes yet, so that is said in each operation's description.
@@ -9,29 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_REF = "#/components/schemas/"
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_TIME = {"type": "string", "format": "date-time"}
+from core.openapi import NUMBER_OR_NULL, TIME, TIME_OR_NULL, body, error, query, ref
 
-
-def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-def _json(ref: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF + ref}}},
-    }
-
-
-_HOURS = _param(
+_HOURS = query(
     "hours",
     {"type": "number", "exclusiveMinimum": 0, "maximum": 8784, "default": 24},
     "look back this many hours (by storage time)",
@@ -41,8 +21,8 @@ _AUTH = (
     " `manage.py create_alert_token`)."
 )
 _ERRORS = {
-    "400": _json("AlertsError", "invalid parameters; `parameters` names each one"),
-    "401": _json("AlertsError", "missing, malformed, unknown, expired or revoked token"),
+    "400": error("invalid parameters; `parameters` names each one"),
+    "401": error("missing, malformed, unknown, expired or revoked token"),
 }
 
 PATHS: dict[str, Any] = {
@@ -66,22 +46,20 @@ PATHS: dict[str, Any] = {
             "tags": ["alerts"],
             "parameters": [
                 _HOURS,
-                _param("min_btc", {"type": "number", "minimum": 0}, "at least this total output"),
-                _param(
-                    "rbf_only", {"type": "boolean", "default": False}, "only BIP-125 signalling"
-                ),
-                _param(
+                query("min_btc", {"type": "number", "minimum": 0}, "at least this total output"),
+                query("rbf_only", {"type": "boolean", "default": False}, "only BIP-125 signalling"),
+                query(
                     "status",
                     {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
                     "only alerts in this status",
                 ),
-                _param(
+                query(
                     "limit",
                     {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
                     "at most this many results",
                 ),
             ],
-            "responses": {"200": _json("WhaleAlertList", "matching alerts"), **_ERRORS},
+            "responses": {"200": body(ref("WhaleAlertList"), "matching alerts"), **_ERRORS},
         }
     },
     "/api/whales/summary": {
@@ -91,7 +69,7 @@ PATHS: dict[str, Any] = {
             "operationId": "summariseWhales",
             "tags": ["alerts"],
             "parameters": [_HOURS],
-            "responses": {"200": _json("WhaleSummary", "the summary"), **_ERRORS},
+            "responses": {"200": body(ref("WhaleSummary"), "the summary"), **_ERRORS},
         }
     },
     "/api/whales/{txid}": {
@@ -109,8 +87,8 @@ PATHS: dict[str, Any] = {
                 }
             ],
             "responses": {
-                "200": _json("WhaleAlert", "the alert"),
-                "404": _json("AlertsError", "no alert for that txid"),
+                "200": body(ref("WhaleAlert"), "the alert"),
+                "404": error("no alert for that txid"),
                 **_ERRORS,
             },
         }
@@ -127,12 +105,12 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer", "description": "increasing; use as since_id"},
             "txid": {"type": "string"},
             "btc_value": {"type": "number", "description": "total output value"},
-            "usd_value": _NUMBER_OR_NULL,
+            "usd_value": NUMBER_OR_NULL,
             "fee": {"type": "integer", "description": "satoshis"},
             "vsize": {"type": "integer", "description": "virtual bytes"},
             "fee_rate": {"type": "number", "description": "sat/vB"},
             "rbf": {"type": "boolean", "description": "signals BIP-125 replaceability"},
-            "urgency": {**_NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
+            "urgency": {**NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
             "expected_confirmation": {
                 "type": ["string", "null"],
                 "enum": ["next_block", "within_3", "within_6", "later", None],
@@ -140,18 +118,18 @@ SCHEMAS: dict[str, Any] = {
             "input_count": {"type": "integer"},
             "output_count": {"type": "integer"},
             "largest_output_btc": {"type": "number"},
-            "first_seen": _TIME,
+            "first_seen": TIME,
             "status": {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
             "replaced_by": {"type": ["string", "null"]},
-            "confirmed_at": {"type": ["string", "null"], "format": "date-time"},
-            "created_at": _TIME,
+            "confirmed_at": TIME_OR_NULL,
+            "created_at": TIME,
         },
     },
     "WhaleAlertList": {
         "type": "object",
         "properties": {
             "count": {"type": "integer", "description": "all matches (results are limited)"},
-            "results": {"type": "array", "items": {"$ref": _REF + "WhaleAlert"}},
+            "results": {"type": "array", "items": ref("WhaleAlert")},
         },
     },
     "WhaleSummary": {
@@ -160,7 +138,7 @@ SCHEMAS: dict[str, Any] = {
             "hours": {"type": "number"},
             "count": {"type": "integer"},
             "total_btc": {"type": "number"},
-            "avg_fee_rate": _NUMBER_OR_NULL,
+            "avg_fee_rate": NUMBER_OR_NULL,
             "rbf_count": {"type": "integer"},
             "by_status": {
                 "type": "object",
@@ -170,14 +148,6 @@ SCHEMAS: dict[str, Any] = {
                     "confirmed": {"type": "integer"},
                 },
             },
-        },
-    },
-    "AlertsError": {
-        "type": "object",
-        "properties": {
-            "error": {"type": "string"},
-            "detail": {"type": "string"},
-            "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 from alerts.detector import MAX_MONEY_SATS, SATS_PER_BTC
 from alerts.events import AlertEvent
+from core.api import iso
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_LARGE = 4408
@@ -136,8 +137,8 @@ def lag(last_id: int) -> str:
     return _dump(type="lag", last_id=last_id)
 
 
-def server_time() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def server_time() -> str | None:
+    return iso(datetime.now(UTC))
 
 
 def _amount(value: object, name: str, maximum: float) -> float | None:

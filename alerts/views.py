@@ -11,25 +11,25 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from alerts import store, tokens
-from alerts.api import BadParameters, alert_resource, check_txid, whale_query
+from alerts.api import alert_resource, check_txid, whale_query
 from alerts.models import WhaleAlert
 from alerts.routing import WEBSOCKET_PATH
+from core.api import ApiError, api_view, not_found
 
 
 def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Answer 401 unless the request carries `Authorization: Bearer <active token>`."""
+    """A GET/HEAD JSON endpoint that answers 401 unless the request carries
+    `Authorization: Bearer <active token>`."""
 
+    @api_view()
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
         except tokens.TokenRejected as exc:
-            response = JsonResponse(
-                {"error": "unauthorized", "detail": f"token {exc.reason}"}, status=401
-            )
+            response = ApiError(401, "unauthorized", f"token {exc.reason}").response()
             response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
             return response
         return view(request, *args, **kwargs)
@@ -37,19 +37,9 @@ def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapped
 
 
-def bad_request(exc: BadParameters) -> JsonResponse:
-    return JsonResponse(
-        {"error": "bad_request", "detail": str(exc), "parameters": exc.problems}, status=400
-    )
-
-
-@require_GET
 @token_required
 def whale_list(request: HttpRequest) -> JsonResponse:
-    try:
-        query = whale_query(request.GET)
-    except BadParameters as exc:
-        return bad_request(exc)
+    query = whale_query(request.GET)
     rows = store.search_alerts(
         since=query.since(timezone.now()),
         min_btc=query.min_btc,
@@ -60,28 +50,17 @@ def whale_list(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"count": rows.count(), "results": results})
 
 
-@require_GET
 @token_required
 def whale_detail(request: HttpRequest, txid: str) -> JsonResponse:
-    try:
-        txid = check_txid(txid)
-    except BadParameters as exc:
-        return bad_request(exc)
-    row = WhaleAlert.objects.filter(txid=txid).first()
+    row = WhaleAlert.objects.filter(txid=check_txid(txid)).first()
     if row is None:
-        return JsonResponse(
-            {"error": "not_found", "detail": "no whale alert for that txid"}, status=404
-        )
+        raise not_found("no whale alert for that txid")
     return JsonResponse(alert_resource(row))
 
 
-@require_GET
 @token_required
 def whale_summary(request: HttpRequest) -> JsonResponse:
-    try:
-        query = whale_query(request.GET, summary=True)
-    except BadParameters as exc:
-        return bad_request(exc)
+    query = whale_query(request.GET, summary=True)
     return JsonResponse({"hours": query.hours, **store.summary(query.since(timezone.now()))})
 
 

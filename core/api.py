@@ -1,89 +1,211 @@
-"""Parse and check the query parameters of the price API; a bad one raises BadParameter."""
+"""What every JSON endpoint shares: one error body, one reader of query parameters, one `iso()`.
+
+Errors. Every JSON endpoint answers an error with `{"error": code, "detail": sentence, ...}`:
+`error` is a short machine-readable code (`invalid_parameter`, `not_found`, `unauthorized`,
+`method_not_allowed`, …) and `detail` a sentence for people. A bad query adds `parameters`, an
+object naming each bad parameter with what it must be. A view raises `ApiError` (or
+`BadParameters`) and `api_view` turns it into that body.
+
+The one legacy shape: the price endpoints answer an unreadable store with
+`{"detail": "Database connection failed: …"}` and 503, as the earlier price service did
+(`legacy_store_unavailable`); clients of that service depend on it.
+
+Parameters. `Params` reads a query string and collects every problem instead of stopping at the
+first, so one 400 names them all. An empty value (`?hours=`) is a bad value, not an absent one.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from functools import wraps
+from inspect import iscoroutinefunction
+from typing import Any, TypeVar
 
-from django.http import QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
-MAX_DAYS = 3650
-DEFAULT_DAYS = 7
-FORMATS = ("json", "csv")
+SAFE_METHODS = ("GET", "HEAD")
 _INTEGER = re.compile(r"^[0-9]{1,9}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+SHOWN_CHARS = 40
+T = TypeVar("T")
 
 
-class BadParameter(ValueError):
-    """A query parameter has a value the API cannot use."""
+class ApiError(Exception):
+    """An answer other than success: the HTTP status, a code and a sentence (plus extra fields)."""
 
-    def __init__(self, name: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
-        self.name = name
+        self.status = status
+        self.code = code
         self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+    def response(self) -> JsonResponse:
+        return JsonResponse(self.body(), status=self.status)
 
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:40] + "…")
+class BadParameters(ApiError):
+    """Some query parameters are invalid; `problems` maps each name to what it must be."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        detail = "; ".join(f"{name} {problem}" for name, problem in problems.items())
+        super().__init__(400, "invalid_parameter", detail, parameters=problems)
+        self.problems = problems
 
 
-def days_param(query: QueryDict, default: int = DEFAULT_DAYS) -> int:
-    """`days`: an integer from 1 to MAX_DAYS, `default` when absent."""
-    value = query.get("days")
-    if value is None:
-        return default
-    if not _INTEGER.match(value) or not 1 <= int(value) <= MAX_DAYS:
-        raise BadParameter(
-            "days", f"days must be an integer from 1 to {MAX_DAYS} (got {_shown(value)})"
-        )
-    return int(value)
+def not_found(detail: str) -> ApiError:
+    return ApiError(404, "not_found", detail)
 
 
-def date_param(query: QueryDict, name: str) -> date | None:
-    """A YYYY-MM-DD date, None when absent."""
-    value = query.get(name)
-    if value is None:
+def legacy_store_unavailable(reason: str) -> JsonResponse:
+    """The earlier price service's 503 body, kept for its clients (see the module docstring)."""
+    return JsonResponse({"detail": f"Database connection failed: {reason}"}, status=503)
+
+
+def method_not_allowed(method: str, allowed: Iterable[str]) -> JsonResponse:
+    allowed = tuple(allowed)
+    response = ApiError(
+        405, "method_not_allowed", f"{method} is not allowed here (allowed: {', '.join(allowed)})"
+    ).response()
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+View = Callable[..., HttpResponse]
+AsyncView = Callable[..., Awaitable[HttpResponse]]
+
+
+def api_view(methods: tuple[str, ...] = SAFE_METHODS) -> Callable[[Any], Any]:
+    """Allow only `methods` (405 with the error body otherwise) and turn `ApiError` into its body.
+
+    Works on plain and `async` views alike.
+    """
+
+    def decorate(view: Any) -> Any:
+        if iscoroutinefunction(view):
+
+            @wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                if request.method not in methods:
+                    return method_not_allowed(request.method or "?", methods)
+                try:
+                    return await view(request, *args, **kwargs)
+                except ApiError as exc:
+                    return exc.response()
+
+            return async_wrapper
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if request.method not in methods:
+                return method_not_allowed(request.method or "?", methods)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as exc:
+                return exc.response()
+
+        return wrapper
+
+    return decorate
+
+
+def shown(value: str) -> str:
+    """A value as an error message quotes it: repr, cut to a readable length."""
+    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
+
+
+class Params:
+    """Typed reads of query parameters; problems are collected, `check()` raises them together.
+
+    Each reader returns the default when the parameter is absent and records a problem (and
+    returns the default) when its value is bad.
+    """
+
+    def __init__(self, query: Mapping[str, str]) -> None:
+        self.query = query
+        self.problems: dict[str, str] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.query
+
+    def _read(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            self.problems[name] = f"must be {expected} (got {shown(raw)})"
+            return default
+
+    def integer(self, name: str, default: T, minimum: int, maximum: int) -> int | T:
+        def parse(raw: str) -> int:
+            if not _INTEGER.match(raw) or not minimum <= int(raw) <= maximum:
+                raise ValueError
+            return int(raw)
+
+        return self._read(name, default, parse, f"an integer from {minimum} to {maximum}")
+
+    def number(
+        self, name: str, default: T, minimum: float, maximum: float, *, above_minimum: bool = False
+    ) -> float | T:
+        """A finite number in [minimum, maximum] (or (minimum, maximum] with above_minimum)."""
+
+        def parse(raw: str) -> float:
+            value = float(raw)
+            too_low = value <= minimum if above_minimum else value < minimum
+            if not math.isfinite(value) or too_low or value > maximum:
+                raise ValueError
+            return value
+
+        low = "above" if above_minimum else "from"
+        return self._read(name, default, parse, f"a number {low} {minimum:g} to {maximum:g}")
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def parse(raw: str) -> bool:
+            if raw.lower() not in _BOOLEANS:
+                raise ValueError
+            return _BOOLEANS[raw.lower()]
+
+        return self._read(name, default, parse, "true or false")
+
+    def choice(self, name: str, default: T, choices: Iterable[str]) -> str | T:
+        choices = tuple(choices)
+
+        def parse(raw: str) -> str:
+            if raw not in choices:
+                raise ValueError
+            return raw
+
+        return self._read(name, default, parse, f"one of {', '.join(choices)}")
+
+    def date(self, name: str) -> date | None:
+        def parse(raw: str) -> date:
+            if not _ISO_DATE.match(raw):
+                raise ValueError
+            return date.fromisoformat(raw)
+
+        return self._read(name, None, parse, "a date as YYYY-MM-DD")
+
+    def problem(self, name: str, problem: str) -> None:
+        """Record a problem found by the caller (e.g. parameters that exclude each other)."""
+        self.problems.setdefault(name, problem)
+
+    def check(self) -> None:
+        """Raise BadParameters when any parameter was bad."""
+        if self.problems:
+            raise BadParameters(self.problems)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC with milliseconds and a Z (None stays None)."""
+    if moment is None:
         return None
-    try:
-        if not _ISO_DATE.match(value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadParameter(
-            name, f"{name} must be a date as YYYY-MM-DD (got {_shown(value)})"
-        ) from None
-
-
-def format_param(query: QueryDict) -> str:
-    """`format`: json (default) or csv."""
-    value = query.get("format", "json")
-    if value not in FORMATS:
-        raise BadParameter("format", f"format must be json or csv (got {_shown(value)})")
-    return value
-
-
-@dataclass(frozen=True)
-class Period:
-    """An inclusive range of days asked for."""
-
-    first: date
-    last: date
-
-
-def period_param(query: QueryDict, today: date) -> Period:
-    """`days=N` (the N complete days before today) or `start=…&end=…` (inclusive, ≤ MAX_DAYS)."""
-    start, end = date_param(query, "start"), date_param(query, "end")
-    if start is None and end is None:
-        days = days_param(query)
-        return Period(today - timedelta(days=days), today - timedelta(days=1))
-    if "days" in query:
-        raise BadParameter("days", "give either days or start and end, not both")
-    if start is None or end is None:
-        missing = "start" if start is None else "end"
-        raise BadParameter(missing, "start and end go together: give both")
-    if end < start:
-        raise BadParameter("end", f"end ({end}) is before start ({start})")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise BadParameter("end", f"start to end spans more than {MAX_DAYS} days")
-    return Period(start, end)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,26 +1,22 @@
-"""The health app's part of the OpenAPI 3.1 document (merged by `prices.openapi`): `PATHS` for
-/health, /health/live and /health/ready and their `SCHEMAS`, replacing the built-in outline."""
+"""The health app's part of the OpenAPI document (merged by `core.openapi`): /health,
+/health/live and /health/ready and their schemas."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_REF = "#/components/schemas/"
-_TIME = {"type": "string", "format": "date-time"}
-_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+from core.openapi import DATE, TIME, TIME_OR_NULL, body, error, query, ref
+
 _IETF_STATUS = {"enum": ["pass", "warn", "fail"]}
 
 
-def _body(ref: str, description: str, media_type: str = "application/json") -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": {"$ref": _REF + ref}}}}
-
-
 def _both(description: str) -> dict[str, Any]:
+    """The legacy shape, or the IETF one when asked for."""
     return {
         "description": description,
         "content": {
-            "application/json": {"schema": {"$ref": _REF + "Health"}},
-            "application/health+json": {"schema": {"$ref": _REF + "HealthIetf"}},
+            "application/json": {"schema": ref("Health")},
+            "application/health+json": {"schema": ref("HealthIetf")},
         },
     }
 
@@ -34,7 +30,7 @@ SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["ok", "error", "timeout"]},
             "latency_ms": {"type": "number", "description": "How long the probe took."},
             "error": {"type": ["string", "null"], "description": "Why it failed; no secrets."},
-            "last_success": {**_TIME_OR_NULL, "description": "Also from before a restart."},
+            "last_success": {**TIME_OR_NULL, "description": "Also from before a restart."},
         },
     },
     "Health": {
@@ -57,10 +53,10 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "status": {"enum": ["healthy", "degraded", "unhealthy"]},
-            "timestamp": _TIME,
+            "timestamp": TIME,
             "uptime_seconds": {"type": "number"},
-            "started_at": _TIME,
-            "checks": {"type": "object", "additionalProperties": {"$ref": _REF + "CheckResult"}},
+            "started_at": TIME,
+            "checks": {"type": "object", "additionalProperties": ref("CheckResult")},
             "database": {
                 "enum": ["ok", "error", "timeout"],
                 "description": "The status of the `database` check (the price store).",
@@ -71,7 +67,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "missing_dates": {
                 "type": ["array", "null"],
-                "items": {"type": "string", "format": "date"},
+                "items": DATE,
             },
             "version": {"type": "string"},
         },
@@ -84,9 +80,9 @@ SCHEMAS: dict[str, Any] = {
             "observedValue": {"type": "number"},
             "observedUnit": {"type": "string"},
             "status": _IETF_STATUS,
-            "time": _TIME,
+            "time": TIME,
             "output": {"type": "string", "description": "Only when not pass."},
-            "lastSuccess": _TIME,
+            "lastSuccess": TIME,
         },
     },
     "HealthIetf": {
@@ -105,15 +101,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "`NAME:responseTime` per check, `price_series:missingDays`, `uptime`.",
                 "additionalProperties": {
                     "type": "array",
-                    "items": {"$ref": _REF + "HealthIetfCheck"},
+                    "items": ref("HealthIetfCheck"),
                 },
             },
         },
-    },
-    "HealthFormatError": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
     },
     "Liveness": {
         "type": "object",
@@ -131,8 +122,8 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "status": {"enum": ["ready", "unready"]},
-            "timestamp": _TIME,
-            "checks": {"type": "object", "additionalProperties": {"$ref": _REF + "CheckResult"}},
+            "timestamp": TIME,
+            "checks": {"type": "object", "additionalProperties": ref("CheckResult")},
         },
     },
 }
@@ -143,23 +134,21 @@ PATHS: dict[str, Any] = {
             "tags": ["health"],
             "summary": "Service health with every check",
             "description": (
-                "Checks run concurrently within HEALTH_CHECK_TIMEOUT; results are reused for"
+                "Checks run concurrently within HEALTH_CHECKTIMEOUT; results are reused for"
                 " HEALTH_CACHE_SECONDS. `Accept: application/health+json` or `?format=ietf`"
                 " selects the IETF shape."
             ),
             "operationId": "health",
             "parameters": [
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"enum": ["legacy", "ietf"]},
-                    "description": "Response shape; default legacy unless Accept asks for IETF.",
-                }
+                query(
+                    "format",
+                    {"enum": ["legacy", "ietf"]},
+                    "Response shape; default legacy unless Accept asks for IETF.",
+                )
             ],
             "responses": {
                 "200": _both("Healthy or degraded."),
-                "400": _body("HealthFormatError", "Unknown `format`."),
+                "400": error("Unknown `format`."),
                 "503": _both("Unhealthy."),
             },
         }
@@ -169,7 +158,7 @@ PATHS: dict[str, Any] = {
             "tags": ["health"],
             "summary": "Liveness: the process answers (touches nothing)",
             "operationId": "healthLive",
-            "responses": {"200": _body("Liveness", "Alive.")},
+            "responses": {"200": body(ref("Liveness"), "Alive.")},
         }
     },
     "/health/ready": {
@@ -178,9 +167,11 @@ PATHS: dict[str, Any] = {
             "summary": "Readiness: the critical checks (price store, app database) pass",
             "operationId": "healthReady",
             "responses": {
-                "200": _body("Readiness", "Ready."),
-                "503": _body("Readiness", "A critical check fails."),
+                "200": body(ref("Readiness"), "Ready."),
+                "503": body(ref("Readiness"), "A critical check fails."),
             },
         }
     },
 }
+
+TAGS = [{"name": "health", "description": "Service health for monitors and probes."}]

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
+from core.api import iso
 from health.base import Check, ServiceCheck
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
@@ -27,10 +28,6 @@ _PROCESS_STARTED_MONOTONIC = time.monotonic()
 
 def uptime_seconds() -> float:
     return round(time.monotonic() - _PROCESS_STARTED_MONOTONIC, 3)
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

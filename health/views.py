@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_safe
 
+from core.api import BadParameters, api_view, shown
 from health.base import registered_checks
 from health.monitor import get_monitor
 from health.report import (
@@ -34,11 +34,14 @@ def no_store(view: AsyncView) -> AsyncView:
     return wrapper
 
 
-def wants_ietf(request: HttpRequest) -> bool | None:
-    """True for the IETF shape (?format=ietf or Accept), False for the legacy one, None if unknown."""
+def wants_ietf(request: HttpRequest) -> bool:
+    """True for the IETF shape (?format=ietf or Accept), False for the legacy one."""
     requested = request.GET.get("format") if request.META.get("QUERY_STRING") else None
     if requested is not None:
-        return {"ietf": True, "legacy": False}.get(requested.lower())
+        if requested.lower() not in FORMATS:
+            choices = ", ".join(FORMATS)
+            raise BadParameters({"format": f"must be one of {choices} (got {shown(requested)})"})
+        return requested.lower() == "ietf"
     if IETF_MEDIA_TYPE not in request.META.get("HTTP_ACCEPT", "").lower():
         return False  # the common case, without parsing the header
     preferred = request.get_preferred_type(["application/json", IETF_MEDIA_TYPE])
@@ -46,12 +49,10 @@ def wants_ietf(request: HttpRequest) -> bool | None:
 
 
 @no_store
-@require_safe
+@api_view()
 async def health(request: HttpRequest) -> JsonResponse:
     """Every check, the missing price days and the overall status; 503 when unhealthy."""
     ietf = wants_ietf(request)
-    if ietf is None:
-        return JsonResponse({"error": f"format must be one of: {', '.join(FORMATS)}"}, status=400)
     report = await get_monitor().report()
     if ietf:
         return JsonResponse(
@@ -61,14 +62,14 @@ async def health(request: HttpRequest) -> JsonResponse:
 
 
 @no_store
-@require_safe
+@api_view()
 async def live(request: HttpRequest) -> JsonResponse:
     """The process is up; no check, database or upstream is touched."""
     return JsonResponse(liveness_body())
 
 
 @no_store
-@require_safe
+@api_view()
 async def ready(request: HttpRequest) -> JsonResponse:
     """The critical checks only; 503 when any of them fails."""
     results = await get_monitor().results(registered_checks(critical_only=True))

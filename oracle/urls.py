@@ -14,7 +14,11 @@ urlpatterns = [
     path("", index, name="index"),
     path("", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("", include("core.urls")),
     path("", include("health.urls")),
     path("", include("prices.urls")),
     path("", include("alerts.urls")),
 ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

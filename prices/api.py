@@ -1,4 +1,4 @@
-"""The price API's answers, rendered once per published snapshot of the store.
+"""The price API: its query parameters and its answers, rendered once per published snapshot.
 
 A snapshot never changes, so an answer computed from it stays right until the next one is
 published; `prices.store.per_snapshot` keeps it until then. The key holds everything the answer
@@ -9,18 +9,55 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.http import HttpResponse
 
-from core.api import Period
+from core.api import Params, not_found
 from prices import selectors
 from prices.serializers import comparison_entry, gaps_entry, price_csv
 from prices.store import per_snapshot
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
+MAX_DAYS = 3650
+DEFAULT_DAYS = 7
+FORMATS = ("json", "csv")
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of days asked for."""
+
+    first: date
+    last: date
+
+
+def days_param(params: Params) -> int:
+    """`days`: how many complete days before today, 1 to MAX_DAYS (default DEFAULT_DAYS)."""
+    return params.integer("days", DEFAULT_DAYS, 1, MAX_DAYS)
+
+
+def period_param(params: Params, today: date) -> Period:
+    """`days=N` (the N complete days before today) or `start=…&end=…` (inclusive, ≤ MAX_DAYS)."""
+    start, end = params.date("start"), params.date("end")
+    if "start" not in params and "end" not in params:
+        days = days_param(params)
+        return Period(today - timedelta(days=days), today - timedelta(days=1))
+    if "days" in params:
+        params.problem("days", "cannot be given with start and end: give one or the other")
+    elif "start" not in params or "end" not in params:
+        missing = "start" if "start" not in params else "end"
+        params.problem(missing, "must be given with the other: start and end go together")
+    elif start is not None and end is not None:
+        if end < start:
+            params.problem("end", f"must not be before start ({start})")
+        elif (end - start).days + 1 > MAX_DAYS:
+            params.problem("end", f"must be at most {MAX_DAYS} days after start")
+    params.check()
+    assert start is not None and end is not None
+    return Period(start, end)
 
 
 @dataclass(frozen=True)
@@ -49,9 +86,8 @@ def latest() -> Answer:
     def render() -> Answer:
         entry = selectors.latest_price_entry()
         if entry is None:
-            return _json(
-                {"error": "not_found", "detail": "No prices yet: the series is empty."}, 404
-            )
+            error = not_found("No prices yet: the series is empty.")
+            return _json(error.body(), error.status)
         return _json(entry)
 
     return per_snapshot(("latest",), render)

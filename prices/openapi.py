@@ -1,36 +1,12 @@
-"""The service's OpenAPI 3.1 document, served at /api/openapi.json and rendered by /api/docs.
-
-This module describes the service index, the price API and the health endpoints. Other apps
-contribute their endpoints with a fragment: a module named in FRAGMENT_MODULES (e.g.
-`alerts/openapi.py`) that defines `PATHS` (OpenAPI path items by path) and may define `SCHEMAS`
-(component schemas by name) and `TAGS`. Fragments that exist are merged in; a fragment's path or
-schema replaces a built-in one of the same name, so an app can take over its own description.
-"""
+"""The prices app's part of the OpenAPI document (merged by `core.openapi`): the price series
+endpoints `/api/prices/*` and their schemas."""
 
 from __future__ import annotations
 
-import copy
-import functools
-import importlib
 from typing import Any
 
-from django.conf import settings
-
-from core.api import DEFAULT_DAYS, MAX_DAYS
-
-FRAGMENT_MODULES = ("health.openapi", "alerts.openapi")
-
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_INTEGER_OR_NULL = {"type": ["integer", "null"]}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
+from core.openapi import DATE, NUMBER_OR_NULL, body, error, query, ref
+from prices.api import DEFAULT_DAYS, MAX_DAYS
 
 SCHEMAS: dict[str, Any] = {
     "PriceEntry": {
@@ -54,14 +30,14 @@ SCHEMAS: dict[str, Any] = {
             "timestamp": {"type": "string", "format": "date", "description": "The UTC day."},
             "utxoracle_price": {"type": "number", "description": "On-chain price, USD."},
             "mempool_price": {
-                **_NUMBER_OR_NULL,
+                **NUMBER_OR_NULL,
                 "description": "Exchange price of that day from the mempool backend, USD.",
             },
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "tx_count": {"type": "integer", "description": "Outputs that went into the price."},
-            "diff_amount": {**_NUMBER_OR_NULL, "description": "mempool_price - utxoracle_price."},
+            "diff_amount": {**NUMBER_OR_NULL, "description": "mempool_price - utxoracle_price."},
             "diff_percent": {
-                **_NUMBER_OR_NULL,
+                **NUMBER_OR_NULL,
                 "description": "diff_amount / utxoracle_price * 100.",
             },
             "is_valid": {"type": "boolean"},
@@ -73,7 +49,7 @@ SCHEMAS: dict[str, Any] = {
             "block_last": {"type": "integer"},
         },
     },
-    "PriceList": {"type": "array", "items": _ref("PriceEntry")},
+    "PriceList": {"type": "array", "items": ref("PriceEntry")},
     "ComparisonStats": {
         "type": "object",
         "description": "Differences over the valid days with both prices; counts over all days.",
@@ -88,10 +64,10 @@ SCHEMAS: dict[str, Any] = {
         ],
         "additionalProperties": False,
         "properties": {
-            "avg_diff": _NUMBER_OR_NULL,
-            "max_diff": _NUMBER_OR_NULL,
-            "min_diff": _NUMBER_OR_NULL,
-            "avg_diff_percent": _NUMBER_OR_NULL,
+            "avg_diff": NUMBER_OR_NULL,
+            "max_diff": NUMBER_OR_NULL,
+            "min_diff": NUMBER_OR_NULL,
+            "avg_diff_percent": NUMBER_OR_NULL,
             "total_entries": {"type": "integer", "minimum": 0},
             "valid_entries": {"type": "integer", "minimum": 0},
             "timeframe_days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
@@ -122,22 +98,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "BadParameter": {
-        "type": "object",
-        "required": ["error", "parameter", "detail"],
-        "additionalProperties": False,
-        "properties": {
-            "error": {"type": "string"},
-            "parameter": {"type": "string", "description": "The parameter at fault."},
-            "detail": {"type": "string"},
-        },
-    },
-    "NotFound": {
-        "type": "object",
-        "required": ["error", "detail"],
-        "additionalProperties": False,
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-    },
     "StoreUnavailable": {
         "type": "object",
         "required": ["detail"],
@@ -146,77 +106,28 @@ SCHEMAS: dict[str, Any] = {
             "detail": {"type": "string", "pattern": "^Database connection failed: "},
         },
     },
-    "ServiceIndex": {
-        "type": "object",
-        "required": ["service", "version"],
-        "properties": {
-            "service": {"type": "string"},
-            "version": {"type": "string"},
-            "admin": {"type": "string"},
-            "health": {"type": "string"},
-            "api_docs": {"type": "string"},
-            "openapi": {"type": "string"},
-            "alerts_websocket": {"type": "string"},
-        },
-    },
-    "CheckResult": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "description": "ok, error or timeout"},
-            "latency_ms": _NUMBER_OR_NULL,
-            "error": {"type": ["string", "null"]},
-            "last_success": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "timestamp", "checks"],
-        "properties": {
-            "status": {"enum": ["healthy", "degraded", "unhealthy"]},
-            "timestamp": {"type": "string", "format": "date-time"},
-            "uptime_seconds": {"type": "number"},
-            "started_at": {"type": "string", "format": "date-time"},
-            "checks": {"type": "object", "additionalProperties": _ref("CheckResult")},
-            "database": {"type": "string"},
-            "gaps_detected": _INTEGER_OR_NULL,
-            "missing_dates": {
-                "type": ["array", "null"],
-                "items": {"type": "string", "format": "date"},
-            },
-            "version": {"type": "string"},
-        },
-    },
 }
 
-_DAYS = {
-    "name": "days",
-    "in": "query",
-    "required": False,
-    "description": "How many complete UTC days before today.",
-    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
-}
-_BAD_PARAMETER = _json(_ref("BadParameter"), "A query parameter is invalid; `parameter` names it.")
-_UNAVAILABLE = _json(_ref("StoreUnavailable"), "The price store cannot be read.")
+_DAYS = query(
+    "days",
+    {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
+    "How many complete UTC days before today.",
+)
+_BAD_PARAMETER = error("A query parameter is invalid; `parameters` names each bad one.")
+_UNAVAILABLE = body(
+    ref("StoreUnavailable"), "The price store cannot be read (the earlier service's body)."
+)
 _PRICES = ["prices"]
 
 PATHS: dict[str, Any] = {
-    "/": {
-        "get": {
-            "tags": ["service"],
-            "summary": "Service name, version and entry points",
-            "operationId": "serviceIndex",
-            "responses": {"200": _json(_ref("ServiceIndex"), "The service index.")},
-        }
-    },
     "/api/prices/latest": {
         "get": {
             "tags": _PRICES,
             "summary": "The most recent stored day",
             "operationId": "latestPrice",
             "responses": {
-                "200": _json(_ref("PriceEntry"), "The latest day, valid or not (see is_valid)."),
-                "404": _json(_ref("NotFound"), "No prices yet: the series is empty."),
+                "200": body(ref("PriceEntry"), "The latest day, valid or not (see is_valid)."),
+                "404": error("No prices yet: the series is empty."),
                 "503": _UNAVAILABLE,
             },
         }
@@ -233,29 +144,15 @@ PATHS: dict[str, Any] = {
             "operationId": "historicalPrices",
             "parameters": [
                 _DAYS,
-                {
-                    "name": "start",
-                    "in": "query",
-                    "description": "First day (with end).",
-                    "schema": {"type": "string", "format": "date"},
-                },
-                {
-                    "name": "end",
-                    "in": "query",
-                    "description": "Last day, inclusive (with start).",
-                    "schema": {"type": "string", "format": "date"},
-                },
-                {
-                    "name": "format",
-                    "in": "query",
-                    "schema": {"enum": ["json", "csv"], "default": "json"},
-                },
+                query("start", DATE, "First day (with end, not with days)."),
+                query("end", DATE, "Last day, inclusive (with start, not with days)."),
+                query("format", {"enum": ["json", "csv"], "default": "json"}, "Output format."),
             ],
             "responses": {
                 "200": {
                     "description": "The stored days (missing days are absent).",
                     "content": {
-                        "application/json": {"schema": _ref("PriceList")},
+                        "application/json": {"schema": ref("PriceList")},
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
@@ -271,7 +168,7 @@ PATHS: dict[str, Any] = {
             "operationId": "priceComparison",
             "parameters": [_DAYS],
             "responses": {
-                "200": _json(_ref("ComparisonStats"), "Statistics over the period."),
+                "200": body(ref("ComparisonStats"), "Statistics over the period."),
                 "400": _BAD_PARAMETER,
                 "503": _UNAVAILABLE,
             },
@@ -284,104 +181,12 @@ PATHS: dict[str, Any] = {
             "operationId": "priceGaps",
             "parameters": [_DAYS],
             "responses": {
-                "200": _json(_ref("Gaps"), "Missing and invalid days, oldest first."),
+                "200": body(ref("Gaps"), "Missing and invalid days, oldest first."),
                 "400": _BAD_PARAMETER,
                 "503": _UNAVAILABLE,
             },
         }
     },
-    "/api/openapi.json": {
-        "get": {
-            "tags": ["service"],
-            "summary": "This document",
-            "operationId": "openapiDocument",
-            "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
-        }
-    },
-    "/api/docs": {
-        "get": {
-            "tags": ["service"],
-            "summary": "A page that renders this document",
-            "operationId": "apiDocs",
-            "responses": {
-                "200": {
-                    "description": "HTML page",
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                }
-            },
-        }
-    },
-    "/health": {
-        "get": {
-            "tags": ["health"],
-            "summary": "Service health with every check",
-            "operationId": "health",
-            "responses": {
-                "200": _json(_ref("Health"), "Healthy or degraded."),
-                "503": _json(_ref("Health"), "Unhealthy."),
-            },
-        }
-    },
-    "/health/live": {
-        "get": {
-            "tags": ["health"],
-            "summary": "Liveness: the process answers",
-            "operationId": "healthLive",
-            "responses": {"200": _json({"type": "object"}, "Alive.")},
-        }
-    },
-    "/health/ready": {
-        "get": {
-            "tags": ["health"],
-            "summary": "Readiness: the service can serve requests",
-            "operationId": "healthReady",
-            "responses": {
-                "200": _json({"type": "object"}, "Ready."),
-                "503": _json({"type": "object"}, "Not ready."),
-            },
-        }
-    },
 }
 
-TAGS = [
-    {"name": "prices", "description": "The daily on-chain BTC/USD price series."},
-    {"name": "health", "description": "Service health for monitors and probes."},
-    {"name": "service", "description": "The service itself."},
-]
-
-
-def _fragments() -> list[Any]:
-    """The fragment modules that exist in this installation."""
-    found = []
-    for name in FRAGMENT_MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if not (name == exc.name or name.startswith(f"{exc.name}.")):
-                raise
-    return found
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The whole document: the built-in paths and schemas merged with every fragment's."""
-    paths, schemas, tags = copy.deepcopy(PATHS), copy.deepcopy(SCHEMAS), copy.deepcopy(TAGS)
-    for fragment in _fragments():
-        paths.update(getattr(fragment, "PATHS", {}))
-        schemas.update(getattr(fragment, "SCHEMAS", {}))
-        known = {tag["name"] for tag in tags}
-        tags.extend(t for t in getattr(fragment, "TAGS", []) if t["name"] not in known)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "oracle",
-            "version": settings.VERSION,
-            "description": (
-                "Self-hosted on-chain BTC/USD price (UTXOracle), whale alerts and health for"
-                " Bitcoin node operators."
-            ),
-        },
-        "tags": tags,
-        "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas},
-    }
+TAGS = [{"name": "prices", "description": "The daily on-chain BTC/USD price series."}]

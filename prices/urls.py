@@ -1,4 +1,4 @@
-"""HTTP routes of the prices app: the price API, its OpenAPI document and docs page."""
+"""HTTP routes of the prices app: the price API."""
 
 from django.urls import path
 
@@ -9,6 +9,4 @@ urlpatterns = [
     path("api/prices/historical", views.historical, name="prices-historical"),
     path("api/prices/comparison", views.comparison, name="prices-comparison"),
     path("api/prices/gaps", views.gaps, name="prices-gaps"),
-    path("api/openapi.json", views.openapi_json, name="openapi"),
-    path("api/docs", views.api_docs, name="api-docs"),
 ]

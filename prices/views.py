@@ -1,77 +1,59 @@
-"""The price API: thin views that parse parameters (`core.api`) and return the answers of
-`prices.api`."""
+"""The price API: thin views that read parameters and return the answers of `prices.api`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import HttpRequest, HttpResponse
 
-from core.api import BadParameter, days_param, format_param, period_param
+from core.api import Params, api_view, legacy_store_unavailable
 from prices import api, selectors
-from prices.openapi import openapi_document
 from prices.store import StoreUnavailable
 
 View = Callable[[HttpRequest], HttpResponse]
 
 
-def json_errors(view: View) -> View:
-    """Turn a bad parameter into 400 and an unreadable store into 503, both as JSON."""
+def price_view(view: View) -> View:
+    """A GET/HEAD JSON endpoint of the series: the shared error body, and the earlier service's
+    503 body when the store cannot be read."""
 
+    @api_view()
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
         try:
             return view(request)
-        except BadParameter as exc:
-            return JsonResponse(
-                {
-                    "error": f"invalid parameter: {exc.name}",
-                    "parameter": exc.name,
-                    "detail": exc.detail,
-                },
-                status=400,
-            )
         except StoreUnavailable as exc:
-            return JsonResponse({"detail": f"Database connection failed: {exc}"}, status=503)
+            return legacy_store_unavailable(str(exc))
 
     return wrapper
 
 
-@require_safe
-@json_errors
+@price_view
 def latest(request: HttpRequest) -> HttpResponse:
     return api.latest().response()
 
 
-@require_safe
-@json_errors
+@price_view
 def historical(request: HttpRequest) -> HttpResponse:
-    period = period_param(request.GET, selectors.utc_today())
-    return api.historical(period, format_param(request.GET)).response()
+    params = Params(request.GET)
+    period = api.period_param(params, selectors.utc_today())
+    output = params.choice("format", "json", api.FORMATS)
+    params.check()
+    return api.historical(period, output).response()
 
 
-@require_safe
-@json_errors
+@price_view
 def comparison(request: HttpRequest) -> HttpResponse:
-    days = days_param(request.GET)
+    params = Params(request.GET)
+    days = api.days_param(params)
+    params.check()
     return api.comparison(days, *selectors.complete_days(days)).response()
 
 
-@require_safe
-@json_errors
+@price_view
 def gaps(request: HttpRequest) -> HttpResponse:
-    days = days_param(request.GET)
+    params = Params(request.GET)
+    days = api.days_param(params)
+    params.check()
     return api.gaps(days, *selectors.complete_days(days)).response()
-
-
-@require_safe
-def openapi_json(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(openapi_document())
-
-
-@require_safe
-def api_docs(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/api_docs.html")

@@ -4,6 +4,10 @@ import structlog
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from oracle.urls import handler404, handler500
+
+__all__ = ["handler404", "handler500", "urlpatterns"]
+
 
 def boom(request: HttpRequest) -> HttpResponse:
     structlog.get_logger("tests").info("about_to_fail")
@@ -12,5 +16,6 @@ def boom(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("_test/boom", boom),
+    path("api/_test/boom", boom),
     path("", include("oracle.urls")),
 ]

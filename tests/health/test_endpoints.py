@@ -194,7 +194,9 @@ async def test_plain_browsers_get_the_earlier_json(async_client, stack) -> None:
 async def test_an_unknown_format_is_a_400_not_a_500(async_client, stack, query: str) -> None:
     response = await async_client.get(f"/health?{query}")
     assert response.status_code == 400
-    assert response.json() == {"error": "format must be one of: legacy, ietf"}
+    body = response.json()
+    assert (body["error"], list(body["parameters"])) == ("invalid_parameter", ["format"])
+    assert body["detail"].startswith("format must be one of legacy, ietf (got ")
     assert stack.hits("electrs") == 0
 
 

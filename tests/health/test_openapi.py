@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openapi_schema_validator import OAS31Validator
 
-from prices.openapi import openapi_document
+from core.openapi import openapi_document
 from tests.health.price_store import publish_garbage
 from tests.health.upstreams import Upstreams
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS31Validator
 
-from prices.openapi import openapi_document
+from core.openapi import openapi_document
 
 
 def documented_response(path: str, status: int, method: str = "get") -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 import types
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from openapi_spec_validator import validate
 
-from prices.openapi import openapi_document
+from core import openapi as core_openapi
+from core.openapi import openapi_document
 from prices.selectors import missing_price_dates, utc_today
 from prices.serializers import PRICE_FIELDS
 from prices.store import SNAPSHOT_POINTER, migrate, open_writer, snapshot_dir
@@ -179,8 +179,9 @@ def test_historical_names_the_bad_parameter(
 ) -> None:
     response, body = get(client, "/api/prices/historical", **params)
     assert response.status_code == 400
-    assert body["parameter"] == parameter
-    assert parameter in body["error"] and parameter in body["detail"]
+    assert body["error"] == "invalid_parameter"
+    assert list(body["parameters"]) == [parameter]
+    assert body["detail"].startswith(f"{parameter} ")
 
 
 def test_comparison_covers_valid_days_with_both_prices(client: Client, series: dict) -> None:
@@ -280,23 +281,33 @@ def test_every_json_endpoint_of_the_service_is_documented() -> None:
     assert routes <= set(openapi_document()["paths"])
 
 
-def test_fragments_of_other_apps_are_merged(monkeypatch: pytest.MonkeyPatch) -> None:
-    fragment = types.ModuleType("alerts.openapi")
+def test_every_app_fragment_is_found() -> None:
+    assert [fragment.__name__ for fragment in core_openapi.fragments()] == [
+        "health.openapi",
+        "prices.openapi",
+        "alerts.openapi",
+    ]
+    document = openapi_document()
+    assert [tag["name"] for tag in document["tags"]] == ["health", "prices", "alerts", "service"]
+
+
+def test_fragments_are_merged_with_the_service_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    fragment = types.ModuleType("extra.openapi")
     fragment.PATHS = {
-        "/api/whales": {"get": {"tags": ["alerts"], "responses": {"200": {"description": "ok"}}}}
+        "/api/extra": {"get": {"tags": ["extra"], "responses": {"200": {"description": "ok"}}}}
     }
-    fragment.SCHEMAS = {"Whale": {"type": "object"}}
-    fragment.TAGS = [{"name": "alerts"}, {"name": "prices"}]
-    monkeypatch.setitem(sys.modules, "alerts.openapi", fragment)
+    fragment.SCHEMAS = {"Extra": {"type": "object"}}
+    fragment.TAGS = [{"name": "extra"}]
+    monkeypatch.setattr(core_openapi, "fragments", lambda: [fragment])
     openapi_document.cache_clear()
     try:
         document = openapi_document()
     finally:
         openapi_document.cache_clear()
-    assert document["paths"]["/api/whales"] == fragment.PATHS["/api/whales"]
-    assert "PriceEntry" in document["components"]["schemas"]
-    assert document["components"]["schemas"]["Whale"] == {"type": "object"}
-    assert [t["name"] for t in document["tags"]].count("prices") == 1
+    assert document["paths"]["/api/extra"] == fragment.PATHS["/api/extra"]
+    assert {"/", "/api/openapi.json", "/api/docs"} <= set(document["paths"])
+    assert set(document["components"]["schemas"]) == {"Error", "ServiceIndex", "Extra"}
+    assert [t["name"] for t in document["tags"]] == ["extra", "service"]
     validate(document)
 
 

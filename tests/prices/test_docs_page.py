@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prices.openapi import openapi_document
+from core.openapi import openapi_document
 from tests.support import start_daphne
 
 pytestmark = pytest.mark.browser
