@@ -15,6 +15,7 @@ from alerts import tokens
 from alerts.checks import feed_health
 from alerts.detector import SATS_PER_BTC
 from alerts.models import AlertToken, FeedStatus, WhaleAlert
+from core.admin import ReadOnlyAdmin
 
 BTC_RANGES = [
     ("0-500", "below 500 BTC", 0, 500),
@@ -41,7 +42,7 @@ class BtcRangeFilter(admin.SimpleListFilter):
 
 
 @admin.register(WhaleAlert)
-class WhaleAlertAdmin(admin.ModelAdmin):
+class WhaleAlertAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = (
         "id",
         "txid",
@@ -65,11 +66,7 @@ class WhaleAlertAdmin(admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         return super().get_search_results(request, queryset, search_term.strip().lower())
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    has_delete_permission = admin.ModelAdmin.has_delete_permission  # an operator may delete one
 
 
 class NewTokenForm(forms.ModelForm):
@@ -139,7 +136,7 @@ class AlertTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedStatus)
-class FeedStatusAdmin(admin.ModelAdmin):
+class FeedStatusAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "connected",
@@ -159,12 +156,3 @@ class FeedStatusAdmin(admin.ModelAdmin):
     def health(self, status: FeedStatus) -> str:
         state, error = feed_health(status, timezone.now())
         return state if error is None else f"{state}: {error}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections
 from django.utils import timezone
 
 from alerts.models import FeedStatus
+from core.db import run_orm
 from health.base import Check, CheckError
 
 STALE_AFTER = timedelta(minutes=2)
@@ -55,11 +55,7 @@ class MempoolFeedCheck(Check):
     name = "mempool_feed"
     critical = False
 
-    def probe(self) -> None:
-        close_old_connections()
-        try:
-            status, error = mempool_feed_check()
-        finally:
-            close_old_connections()
+    async def probe(self) -> None:
+        status, error = await run_orm(mempool_feed_check, parallel=True)
         if status != OK:
             raise CheckError(error or "mempool feed not ok")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from channels.db import database_sync_to_async
 from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -37,10 +35,11 @@ from alerts.detector import (
 from alerts.events import ALERT, UPDATE, event_for, publish
 from alerts.feed_status import FeedStats, store_stats
 from alerts.market import REFRESH_SECONDS, MarketData
+from core.db import run_orm
 from core.http import UpstreamError, fetch, http_session
 from core.logging import correlation_scope
 from core.redaction import redact_url
-from core.worker import wait_or_stop
+from core.worker import Backoff, wait_or_stop
 
 log = structlog.get_logger(__name__)
 
@@ -75,12 +74,6 @@ class FeedConfig:
         )
 
 
-def backoff_delay(attempt: int, initial: float, maximum: float) -> float:
-    """Exponential backoff with jitter: up to initial·2^attempt, capped, at least half of it."""
-    ceiling = min(maximum, initial * 2**attempt)
-    return random.uniform(ceiling / 2, ceiling)
-
-
 class MempoolFeed:
     """One feed: its connection loop, its view of the mempool and its statistics."""
 
@@ -98,8 +91,8 @@ class MempoolFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the backend until `stop` is set."""
-        await database_sync_to_async(store_stats)(self.stats)  # "connecting", for the health check
-        self.pending_whales = await database_sync_to_async(store.pending_txids)()
+        await run_orm(store_stats, self.stats)  # "connecting", for the health check
+        self.pending_whales = await run_orm(store.pending_txids)
         helpers = [
             asyncio.create_task(self._refresh_market(stop)),
             asyncio.create_task(self._publish_stats(stop)),
@@ -111,7 +104,7 @@ class MempoolFeed:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             self.stats.connected = False
-            await database_sync_to_async(store_stats)(self.stats)
+            await run_orm(store_stats, self.stats)
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.session.close()
 
@@ -124,7 +117,7 @@ class MempoolFeed:
                 return
             attempt = 0 if heard else attempt + 1
             self.stats.reconnects += 1
-            delay = backoff_delay(attempt, self.config.backoff_initial, self.config.backoff_max)
+            delay = Backoff(self.config.backoff_initial, self.config.backoff_max).delay(attempt)
             log.info("feed_reconnect_scheduled", delay_s=round(delay, 2))
             if await wait_or_stop(stop, delay):
                 return
@@ -220,7 +213,7 @@ class MempoolFeed:
             seen_at=time.time(),
         )
         if alert is not None:
-            row = await database_sync_to_async(store.save_alert)(alert)
+            row = await run_orm(store.save_alert, alert)
             if row is not None:
                 self.stats.whales += 1
                 self.pending_whales.add(row.txid)
@@ -235,7 +228,7 @@ class MempoolFeed:
         if old not in self.pending_whales:
             return
         self.pending_whales.discard(old)
-        row = await database_sync_to_async(store.mark_replaced)(old, by)
+        row = await run_orm(store.mark_replaced, old, by)
         if row is not None:
             log.info("whale_replaced", txid=old, replaced_by=by, alert_id=row.id)
             await publish(event_for(row, UPDATE))
@@ -245,7 +238,7 @@ class MempoolFeed:
         if not confirmed:
             return
         self.pending_whales.difference_update(confirmed)
-        for row in await database_sync_to_async(store.mark_confirmed)(confirmed):
+        for row in await run_orm(store.mark_confirmed, confirmed):
             log.info("whale_confirmed", txid=row.txid, alert_id=row.id)
             await publish(event_for(row, UPDATE))
 
@@ -327,7 +320,7 @@ class MempoolFeed:
     async def _publish_stats(self, stop: asyncio.Event) -> None:
         last_log = time.monotonic()
         while not await wait_or_stop(stop, self.config.stats_interval):
-            await database_sync_to_async(store_stats)(self.stats)
+            await run_orm(store_stats, self.stats)
             if time.monotonic() - last_log >= self.config.stats_log_interval:
                 last_log = time.monotonic()
                 log.info("feed_stats", **self.stats.log_fields(time.time()))

@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Protocol
 
 import structlog
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.utils import timezone
 
 from alerts import store
 from alerts.events import ALERT, GROUP, UPDATE, AlertEvent, event_for
 from alerts.limits import SubscriberLimits
+from core.db import run_orm
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +83,7 @@ class AlertHub:
         interval = self.limits.relay_poll_seconds
         if self._layer is not None and not isinstance(self._layer, InMemoryChannelLayer):
             interval = self.limits.safety_poll_seconds
-        cursor = await database_sync_to_async(_relay_start)()
+        cursor = await run_orm(_relay_start)
         self._tasks.append(asyncio.create_task(self._relay(interval, *cursor)))
 
     async def _stop(self) -> None:
@@ -120,7 +120,7 @@ class AlertHub:
         while True:
             await asyncio.sleep(interval)
             try:
-                new, changed = await database_sync_to_async(_relay_poll)(last_id, since)
+                new, changed = await run_orm(_relay_poll, last_id, since)
             except Exception:  # a database hiccup must not end the relay
                 log.exception("alert_relay_poll_failed")
                 continue

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from alerts import protocol, store, tokens
@@ -31,6 +30,7 @@ from alerts.backpressure import watch_writes
 from alerts.events import ALERT, UPDATE, AlertEvent, event_for
 from alerts.hub import AlertHub, hub_for_this_loop
 from alerts.limits import SubscriberLimits
+from core.db import run_orm
 
 log = structlog.get_logger(__name__)
 
@@ -157,7 +157,7 @@ class Session:
 
     async def _authenticate(self, raw: object) -> None:
         try:
-            token = await database_sync_to_async(tokens.authenticate)(raw)
+            token = await run_orm(tokens.authenticate, raw)
         except tokens.TokenRejected as exc:
             await self._reject(f"token {exc.reason}")
             return
@@ -171,7 +171,7 @@ class Session:
         self._tasks.clear()
         self.hub = hub_for_this_loop(self.limits)
         await self.hub.join(self)
-        self.cursor = await database_sync_to_async(store.latest_alert_id)()
+        self.cursor = await run_orm(store.latest_alert_id)
         await self.send_text(protocol.welcome(self.correlation_id, self.cursor))
         log.info(
             "subscriber_authenticated",
@@ -207,7 +207,7 @@ class Session:
         """Re-check the credentials (revoked, expired) and send a heartbeat, every period."""
         while True:
             await asyncio.sleep(self.limits.session_check_seconds)
-            problem = await database_sync_to_async(self._credential_problem)()
+            problem = await run_orm(self._credential_problem)
             if problem:
                 await self._reject(problem)
                 return
@@ -238,7 +238,7 @@ class Session:
         self.subscription = subscription
         since = subscription.since_id
         if since is not None and since > self.cursor:
-            latest = await database_sync_to_async(store.latest_alert_id)()
+            latest = await run_orm(store.latest_alert_id)
             self.cursor = min(since, latest)
         elif since is not None:
             self.cursor = since
@@ -268,7 +268,7 @@ class Session:
         """Send stored alerts after the cursor, oldest first, up to the newest."""
         page = self.limits.replay_page
         while True:
-            rows = await database_sync_to_async(store.alerts_after)(self.cursor, page)
+            rows = await run_orm(store.alerts_after, self.cursor, page)
             for row in rows:
                 event = event_for(row, ALERT)
                 if self._wants(event):

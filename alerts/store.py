@@ -1,6 +1,6 @@
 """Store whale alerts and their status changes; read them back for replay, REST and the relay.
 
-Synchronous ORM code: async callers wrap it with `database_sync_to_async`. Alerts are written by
+Synchronous ORM code: async callers go through `core.db.run_orm`. Alerts are written by
 one worker, one at a time, and an existing txid is checked before inserting, so ids come out
 consecutive and in commit order (what replay and gap detection rely on).
 """

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_PARAMS = frozenset(
     {"token", "access_token", "password", "api_key", "apikey", "key", "secret"}
 )
 REDACTED = "REDACTED"
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 
 def redact_url(url: str) -> str:
@@ -32,3 +34,8 @@ def redact_query_string(query: str) -> str:
     return urlencode(
         [(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs], safe=":/,"
     )
+
+
+def redact_text(text: str) -> str:
+    """Drop `user:password@` from every URL inside a free text (an error message, say)."""
+    return _USERINFO.sub(r"\1", text)

@@ -2,8 +2,8 @@
 all cleanly on request.
 
 A loop is `async def loop(stop: asyncio.Event) -> None` that returns soon after `stop` is set.
-Blocking work belongs in a thread (`asyncio.to_thread`); `run_periodically` does that for the
-common "every N seconds" case and gives each run its own correlation ID.
+Blocking work belongs in a thread (`core.db.run_orm` when it may touch the database, else
+`asyncio.to_thread`); each unit of work binds its own correlation ID (`correlation_scope`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import structlog
 from django.utils.module_loading import import_string
-
-from core.logging import correlation_scope
 
 log = structlog.get_logger(__name__)
 
@@ -33,15 +31,18 @@ class Loop:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Restart delays: doubling from `initial` up to `maximum`, reset after a healthy run."""
+    """Retry delays, the one rule for every retry loop of the service: doubling from `initial` up
+    to `maximum`, each drawn between half and all of that (so that many clients do not retry in
+    step); a run that lasted `healthy_after` seconds starts again from `initial`."""
 
     initial: float = 1.0
     maximum: float = 60.0
     healthy_after: float = 60.0
 
-    def next_delay(self, previous: float | None) -> float:
-        base = self.initial if previous is None else min(previous * 2, self.maximum)
-        return base * random.uniform(0.9, 1.1)
+    def delay(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (0 for the first)."""
+        ceiling = min(self.maximum, self.initial * 2 ** min(attempt, 32))
+        return random.uniform(ceiling / 2, ceiling)
 
 
 def loops_from_paths(paths: Iterable[str]) -> list[Loop]:
@@ -58,21 +59,9 @@ async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def run_periodically(
-    stop: asyncio.Event, interval: float, work: Callable[[], object], *, event: str
-) -> None:
-    """Run blocking `work` in a thread every `interval` seconds, each run with its own ID."""
-    while not stop.is_set():
-        with correlation_scope():
-            await asyncio.to_thread(work)
-            log.debug(event)
-        if await wait_or_stop(stop, interval):
-            return
-
-
 async def supervise(loop: Loop, stop: asyncio.Event, backoff: Backoff = Backoff()) -> None:
     """Run one loop until `stop`, restarting it with backoff whenever it crashes or returns."""
-    delay: float | None = None
+    attempt = 0
     clock = asyncio.get_running_loop().time
     with structlog.contextvars.bound_contextvars(loop=loop.name):
         while not stop.is_set():
@@ -90,9 +79,10 @@ async def supervise(loop: Loop, stop: asyncio.Event, backoff: Backoff = Backoff(
                     break
                 log.warning("loop_returned_early")
             if clock() - started >= backoff.healthy_after:
-                delay = None
-            delay = backoff.next_delay(delay)
-            log.info("loop_restart_scheduled", delay_s=round(delay, 2))
+                attempt = 0
+            delay = backoff.delay(attempt)
+            attempt += 1
+            log.info("loop_restart_scheduled", delay_s=round(delay, 3))
             if await wait_or_stop(stop, delay):
                 break
         log.info("loop_stopped", reason="stop requested")

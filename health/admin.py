@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from core.admin import ReadOnlyAdmin
 from health.base import registered_checks
 from health.charts import timeline_chart
 from health.history import TIMELINE_WINDOWS, check_overviews, timeline_buckets
@@ -18,7 +19,7 @@ DEFAULT_WINDOW = "24h"
 
 
 @admin.register(CheckSample)
-class CheckSampleAdmin(admin.ModelAdmin):
+class CheckSampleAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only list of samples, filterable by check, status and date."""
 
     list_display = ("checked", "check_name", "status", "latency_ms", "error")
@@ -32,15 +33,6 @@ class CheckSampleAdmin(admin.ModelAdmin):
     @admin.display(description="checked at (UTC)", ordering="checked_at")
     def checked(self, sample: CheckSample) -> str:
         return f"{sample.checked_at:%Y-%m-%d %H:%M:%S}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: CheckSample | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: CheckSample | None = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         service_history = path(

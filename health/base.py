@@ -36,7 +36,6 @@ import asyncio
 import contextvars
 import inspect
 import math
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,13 +50,13 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from core.http import UpstreamError
+from core.redaction import redact_text
 
 log = structlog.get_logger(__name__)
 
 Status = Literal["ok", "error", "timeout"]
 PROBE_THREADS = 16
 ERROR_MAX_CHARS = 300
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ async def run_checks(checks: list[Check]) -> dict[str, ServiceCheck]:
 
 def safe_message(text: str) -> str:
     """An error text without `user:pass@` in URLs or configured secrets, of bounded length."""
-    text = _USERINFO.sub(r"\1", text)
+    text = redact_text(text)
     for secret in _configured_secrets():
         text = text.replace(secret, "***")
     return text[:ERROR_MAX_CHARS]

@@ -19,8 +19,8 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections
 
+from core.db import run_orm
 from health.base import Check, ServiceCheck, missing_days, registered_checks, safe_message
 from health.history import last_successes
 from health.report import HealthReport
@@ -133,7 +133,7 @@ class HealthMonitor:
         names = [check.name for check in registered_checks()]
         try:
             found = await asyncio.wait_for(
-                asyncio.to_thread(_last_successes_then_close, names),
+                run_orm(last_successes, names, parallel=True),
                 settings.HEALTH_CHECK_TIMEOUT,
             )
         except Exception as exc:
@@ -146,7 +146,9 @@ class HealthMonitor:
     async def _find_gaps(self) -> list[date] | None:
         find = partial(missing_days, settings.HEALTH_GAP_DAYS)
         try:
-            missing = await asyncio.wait_for(asyncio.to_thread(find), settings.HEALTH_CHECK_TIMEOUT)
+            missing = await asyncio.wait_for(
+                run_orm(find, parallel=True), settings.HEALTH_CHECK_TIMEOUT
+            )
         except Exception as exc:
             if self._gaps_known:
                 log.warning("health_gaps_unknown", error=safe_message(repr(exc)))
@@ -154,13 +156,6 @@ class HealthMonitor:
             return None
         self._gaps_known = True
         return missing
-
-
-def _last_successes_then_close(names: list[str]) -> dict[str, datetime]:
-    try:
-        return last_successes(names)
-    finally:
-        close_old_connections()
 
 
 @cache

@@ -6,8 +6,8 @@ import asyncio
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections
 
+from core.db import run_orm
 from core.logging import correlation_scope
 from core.worker import wait_or_stop
 from health.base import ServiceCheck, registered_checks, safe_message
@@ -37,7 +37,7 @@ async def sample_once(monitor: HealthMonitor) -> dict[str, ServiceCheck]:
     """Probe every enabled check now and store the results; a database failure is logged."""
     results = await monitor.results(registered_checks(), max_age=0)
     try:
-        pruned = await asyncio.to_thread(_store, results, settings.HEALTH_RETENTION_DAYS)
+        pruned = await run_orm(_store, results, settings.HEALTH_RETENTION_DAYS, parallel=True)
     except Exception as exc:
         log.warning("health_samples_not_stored", error=safe_message(repr(exc)))
     else:
@@ -46,8 +46,5 @@ async def sample_once(monitor: HealthMonitor) -> dict[str, ServiceCheck]:
 
 
 def _store(results: dict[str, ServiceCheck], retention_days: int) -> int:
-    try:
-        record_samples(results)
-        return prune_samples(retention_days)
-    finally:
-        close_old_connections()
+    record_samples(results)
+    return prune_samples(retention_days)

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from core.admin import ReadOnlyAdmin
 from prices.backfills import queue_backfill
 from prices.models import BackfillRequest, PriceSeries
 from prices.overview import OVERVIEW_DAYS, day_detail, series_overview
@@ -22,7 +23,7 @@ ACTIVE = (BackfillRequest.Status.QUEUED, BackfillRequest.Status.RUNNING)
 RECENT_REQUESTS = 5
 
 
-class StaffOnly:
+class StaffOnly(ReadOnlyAdmin):
     """Every staff member may look; nobody adds, changes or deletes through these pages."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -31,19 +32,10 @@ class StaffOnly:
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(PriceSeries)
 class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
     """The price series pages; the series itself lives in DuckDB."""
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view

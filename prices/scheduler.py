@@ -7,9 +7,9 @@ import asyncio
 import time
 
 import structlog
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from core.db import run_orm
 from core.logging import correlation_scope
 from core.worker import wait_or_stop
 from prices.backfills import requeue_interrupted, run_queued_backfills
@@ -19,11 +19,6 @@ from prices.store import migrate
 log = structlog.get_logger(__name__)
 
 BACKFILL_POLL_SECONDS = 5.0
-
-
-def _in_thread_with_db(func, *args):
-    """Run ORM work in a worker thread (not the shared one) with fresh database connections."""
-    return database_sync_to_async(func, thread_sensitive=False)(*args)
 
 
 def _update() -> None:
@@ -36,16 +31,16 @@ def _update() -> None:
 async def loop(stop: asyncio.Event) -> None:
     """Run until `stop` is set; a backfill in progress stops between blocks and resumes later."""
     applied = await asyncio.to_thread(migrate)
-    requeued = await _in_thread_with_db(requeue_interrupted)
+    requeued = await run_orm(requeue_interrupted, parallel=True)
     log.info("price_scheduler_started", schema_applied=applied, backfills_requeued=requeued)
     next_update = time.monotonic()
     while not stop.is_set():
         if time.monotonic() >= next_update:
             with correlation_scope(task="update_prices"):
-                await asyncio.to_thread(_update)
+                await run_orm(_update, parallel=True)
             next_update = time.monotonic() + settings.PRICE_UPDATE_SECONDS
         with correlation_scope(task="backfill"):
-            await _in_thread_with_db(run_queued_backfills, stop.is_set)
+            await run_orm(run_queued_backfills, stop.is_set, parallel=True)
         pause = min(BACKFILL_POLL_SECONDS, max(0.0, next_update - time.monotonic()))
         if await wait_or_stop(stop, pause):
             return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import structlog
 
-from core.worker import run_periodically, wait_or_stop
+from core.worker import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +32,3 @@ async def crashing(stop: asyncio.Event) -> None:
 async def stubborn(stop: asyncio.Event) -> None:
     """Ignore the stop request (the worker must cancel it after the grace period)."""
     await asyncio.sleep(3600)
-
-
-async def periodic(stop: asyncio.Event) -> None:
-    """Run a blocking unit of work every 50 ms, each with its own correlation ID."""
-    await run_periodically(stop, 0.05, lambda: log.info("unit_of_work"), event="unit_done")
