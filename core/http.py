@@ -2,12 +2,16 @@
 
 A session has connect/read timeouts by default, retries idempotent requests (GET/HEAD) a bounded
 number of times on connection errors and 502/503/504 with a short backoff, sends a User-Agent and
-the current correlation ID as `X-Correlation-ID`. Errors become `UpstreamError`, whose message names
-the service, the URL path (never credentials) and the reason.
+the current correlation ID as `X-Correlation-ID`. `fetch` also bounds a whole call by a deadline:
+a body that trickles in (a byte now and then, each within the read timeout) is cut off once the
+deadline passes. Errors become `UpstreamError`, whose message names the service, the URL path
+(never credentials) and the reason.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -22,6 +26,18 @@ from core.redaction import redact_url
 USER_AGENT = f"oracle/{__version__} (+self-hosted Bitcoin price oracle)"
 DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 RETRY_STATUSES = (502, 503, 504)
+DEFAULT_DEADLINE = 120.0
+READ_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    """Timeouts, retries and the overall deadline of a client's calls (None: the settings)."""
+
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    retries: int | None = None
+    deadline: float | None = None
 
 
 class UpstreamError(Exception):
@@ -102,18 +118,25 @@ def http_session(
     return session
 
 
-def read_capped(response: requests.Response, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
-    """Read a (streamed) response body, refusing one larger than `limit` bytes."""
+def read_capped(
+    response: requests.Response, limit: int = DEFAULT_BODY_LIMIT, deadline: float | None = None
+) -> bytes:
+    """Read a (streamed) response body, refusing one larger than `limit` bytes or one still
+    arriving at `deadline` (a `time.monotonic()` value)."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ValueError(f"response body of {declared} bytes exceeds the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=65536):
+    raw = response.raw
+    while chunk := raw.read1(READ_CHUNK, decode_content=True):
         size += len(chunk)
         if size > limit:
             response.close()
             raise ValueError(f"response body exceeds the {limit}-byte limit")
+        if deadline is not None and time.monotonic() > deadline:
+            response.close()
+            raise ValueError("the answer did not arrive in time (overall deadline)")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -126,9 +149,14 @@ def fetch(
     *,
     limit: int = DEFAULT_BODY_LIMIT,
     ok_statuses: tuple[int, ...] = (200,),
+    deadline: float | None = DEFAULT_DEADLINE,
     **kwargs: Any,
 ) -> tuple[requests.Response, bytes]:
-    """Make one call and return (response, body); any failure raises UpstreamError."""
+    """Make one call and return (response, body); any failure raises UpstreamError.
+
+    `deadline` bounds the whole call in seconds (None: only the timeouts bound it).
+    """
+    ends = None if deadline is None else time.monotonic() + deadline
     try:
         response = session.request(method, url, stream=True, **kwargs)
     except requests.Timeout:
@@ -141,7 +169,7 @@ def fetch(
         raise UpstreamError(service, url, f"request failed ({_short(exc)})") from None
     with response:
         try:
-            body = read_capped(response, limit)
+            body = read_capped(response, limit, ends)
         except ValueError as exc:
             raise UpstreamError(service, url, str(exc)) from None
         except requests.RequestException as exc:

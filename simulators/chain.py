@@ -13,11 +13,24 @@ Block hashes are real double SHA-256 hashes of the headers and merkle roots are 
 prev-block field holds a deterministic label of the parent rather than its hash, so blocks stay
 independent of one another (no proof of work is simulated).
 
-`SimulatorServer` serves a chain over HTTP on one port: Esplora paths (`GET /blocks/tip/height`,
-`/block-height/:h`, `/block/:hash/header`, `/block/:hash/raw`, `/block/:hash`) and Bitcoin Core
-JSON-RPC (`POST /`: `getblockcount`, `getblockhash`, `getblockheader`, `getblock`; batches; basic
-auth from a cookie file or user/password; Core's error shapes). `Faults` injects failures for tests
-and demos. Run it with `python -m simulators.chain --help`.
+`SimulatorServer` serves a chain over HTTP on one port as the real software does:
+
+- Esplora, as Blockstream/mempool electrs `src/rest.rs`: `GET /blocks/tip/height`,
+  `/block-height/:h` (text hash; 404 outside the chain; height 0 is the genesis block of the
+  network served, as electrs indexes from it), `/block/:hash/header`, `/block/:hash/raw`,
+  `/block/:hash`.
+- Bitcoin Core JSON-RPC, as bitcoin/bitcoin `src/httprpc.cpp` and `src/rpc/`: `POST /` with
+  `getblockcount`, `getblockhash`, `getblockheader`, `getblock`, `getblockchaininfo` (chain, initial
+  block download, pruning); batches (always HTTP 200); basic auth from a cookie file or
+  user/password (401 with an empty body); a method outside `rpc_whitelist` is 403 with an empty
+  body; a failing single call answers Core's error object with HTTP 500, 404 for an unknown method
+  and 400 for an invalid request.
+- With `rest=True`, Core's REST interface (`src/rest.rs`, `doc/REST-interface.md`), without
+  authentication: `/rest/block/<hash>.bin`, `/rest/chaininfo.json`; without it those paths are 404.
+
+`network` switches what the node says it is (`main`, `test`, `testnet4`, `signet`, `regtest`) for
+the tests of the network check. `Faults` injects failures for tests and demos. Run it with
+`python -m simulators.chain --help`.
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from core.upstreams import GENESIS_HASHES, NETWORK_NAMES
 from prices.utxoracle.parser import merkle_root
 
 BLOCKS_PER_DAY = 144
@@ -404,6 +418,8 @@ class _Filler:
 
 # --- loopback server ----------------------------------------------------------------------
 
+NETWORKS = tuple(NETWORK_NAMES)
+
 
 @dataclass
 class Faults:
@@ -440,9 +456,20 @@ class SimulatorServer:
         rpc_user: str | None = None,
         rpc_password: str | None = None,
         faults: Faults | None = None,
+        network: str = "main",
+        initial_block_download: bool = False,
+        prune_height: int | None = None,
+        rest: bool = False,
+        rpc_whitelist: frozenset[str] | None = None,
     ) -> None:
         self.chain = chain
         self.faults = faults or Faults()
+        self.genesis = {chain: block for block, chain in GENESIS_HASHES.items()}[network]
+        self.network = network
+        self.initial_block_download = initial_block_download
+        self.prune_height = prune_height
+        self.rest = rest
+        self.rpc_whitelist = rpc_whitelist
         self.credentials: set[str] = set()
         if rpc_user and rpc_password:
             self.credentials.add(f"{rpc_user}:{rpc_password}")
@@ -506,16 +533,42 @@ class SimulatorServer:
         except KeyError:
             raise RpcError(-5, "Block not found") from None
 
+    def hash_at(self, height: int) -> str | None:
+        """The hash at a height: the network's genesis block at 0, None outside the chain."""
+        if height == 0:
+            return self.genesis
+        if not self.chain.params.base_height <= height <= self.chain.tip:
+            return None
+        return self.chain.block_hash(height)
+
+    def chain_info(self) -> dict[str, Any]:
+        """What getblockchaininfo says."""
+        tip = self.chain.tip
+        info = {
+            "chain": self.network,
+            "blocks": tip,
+            "headers": tip + (1000 if self.initial_block_download else 0),
+            "bestblockhash": self.chain.block_hash(tip),
+            "initialblockdownload": self.initial_block_download,
+            "verificationprogress": 0.5 if self.initial_block_download else 1.0,
+            "pruned": self.prune_height is not None,
+        }
+        if self.prune_height is not None:
+            info.update(pruneheight=self.prune_height, automatic_pruning=True)
+        return info
+
     def rpc(self, method: str, params: list[Any]) -> Any:
         """Answer one JSON-RPC call like Bitcoin Core does."""
         chain = self.chain
         if method == "getblockcount":
             return chain.tip
+        if method == "getblockchaininfo":
+            return self.chain_info()
         if method == "getblockhash":
-            height = _int_param(params, 0)
-            if not chain.params.base_height <= height <= chain.tip:
+            found = self.hash_at(_int_param(params, 0))
+            if found is None:
                 raise RpcError(-8, "Block height out of range")
-            return chain.block_hash(height)
+            return found
         if method == "getblockheader":
             height = self.height_of(_str_param(params, 0))
             verbose = params[1] if len(params) > 1 else True
@@ -532,6 +585,8 @@ class SimulatorServer:
             verbosity = params[1] if len(params) > 1 else 1
             if verbosity != 0:
                 raise RpcError(-8, "only verbosity 0 is simulated")
+            if self.prune_height is not None and height < self.prune_height:
+                raise RpcError(-1, "Block not available (pruned data)")
             return self.block_hex(height)
         raise RpcError(-32601, "Method not found", status=404)
 
@@ -585,8 +640,28 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self._faulted():
                 return
-            status, body, content_type = self._esplora(self.path.split("?")[0].strip("/"))
+            path = self.path.split("?")[0].strip("/")
+            if path.startswith("rest/"):
+                status, body, content_type = self._rest(path)
+            else:
+                status, body, content_type = self._esplora(path)
             self._send(status, body, content_type)
+
+        def _rest(self, path: str) -> tuple[int, bytes, str]:
+            if not server.rest:
+                return 404, b"", "text/html"
+            if path == "rest/chaininfo.json":
+                return 200, json.dumps(server.chain_info()).encode(), "application/json"
+            parts = path.split("/")
+            if len(parts) == 3 and parts[1] == "block" and parts[2].endswith(".bin"):
+                try:
+                    height = server.height_of(parts[2].removesuffix(".bin"))
+                except RpcError:
+                    return 404, f"{parts[2][:-4]} not found\r\n".encode(), "text/plain"
+                if server.prune_height is not None and height < server.prune_height:
+                    return 404, b"not available (pruned data)\r\n", "text/plain"
+                return 200, server.raw_block(height), "application/octet-stream"
+            return 400, b"Invalid URI format\r\n", "text/plain"
 
         def _esplora(self, path: str) -> tuple[int, bytes, str]:
             chain = server.chain
@@ -595,10 +670,10 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 if parts == ["blocks", "tip", "height"]:
                     return 200, str(chain.tip).encode(), "text/plain"
                 if len(parts) == 2 and parts[0] == "block-height" and parts[1].isdigit():
-                    height = int(parts[1])
-                    if not chain.params.base_height <= height <= chain.tip:
+                    found = server.hash_at(int(parts[1]))
+                    if found is None:
                         return 404, b"Block not found", "text/plain"
-                    return 200, chain.block_hash(height).encode(), "text/plain"
+                    return 200, found.encode(), "text/plain"
                 if len(parts) in (2, 3) and parts[0] == "block":
                     height = server.height_of(parts[1])
                     if len(parts) == 2:
@@ -630,6 +705,9 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._reply(500, None, RpcError(-32700, "Parse error"))
                 return
+            if not self._whitelisted(request if isinstance(request, list) else [request]):
+                self._send(403, b"")
+                return
             if isinstance(request, list):
                 replies = [self._call(item) for item in request]
                 payload = [_text_result(reply) for _, reply in replies]
@@ -643,6 +721,13 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(status, json.dumps(reply).encode(), "application/json")
 
+        def _whitelisted(self, requests: list[Any]) -> bool:
+            """Core refuses the whole request when one method is outside -rpcwhitelist."""
+            allowed = server.rpc_whitelist
+            return allowed is None or all(
+                isinstance(r, dict) and r.get("method") in allowed for r in requests
+            )
+
         def _reply(self, status: int, request_id: Any, error: RpcError) -> None:
             reply = {"result": None, "error": {"code": error.code, "message": error.message}}
             self._send(status, json.dumps({**reply, "id": request_id}).encode(), "application/json")
@@ -650,7 +735,7 @@ def _make_handler(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
         def _call(self, request: Any) -> tuple[int, dict[str, Any]]:
             if not isinstance(request, dict) or not isinstance(request.get("method"), str):
                 error = {"code": -32600, "message": "Invalid Request object"}
-                return 500, {"result": None, "error": error, "id": None}
+                return 400, {"result": None, "error": error, "id": None}
             request_id = request.get("id")
             params = request.get("params") or []
             try:
@@ -710,6 +795,17 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
     parser.add_argument("--cookie-file", default=None, help="write an RPC cookie here")
     parser.add_argument("--rpc-user", default=None)
     parser.add_argument("--rpc-password", default=None)
+    parser.add_argument(
+        "--network",
+        choices=sorted(NETWORKS),
+        default="main",
+        help="the chain the node says it serves (its genesis block at height 0)",
+    )
+    parser.add_argument("--rest", action="store_true", help="serve Core's REST interface too")
+    parser.add_argument(
+        "--initial-block-download", action="store_true", help="say the node is still syncing"
+    )
+    parser.add_argument("--prune-height", type=int, default=None, help="say the node is pruned")
     parser.add_argument("--cache-blocks", type=int, default=512)
     parser.add_argument("--warm", action="store_true", help="generate every block at start")
     args = parser.parse_args(argv)
@@ -736,6 +832,10 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
         cookie_file=args.cookie_file,
         rpc_user=args.rpc_user,
         rpc_password=args.rpc_password,
+        network=args.network,
+        initial_block_download=args.initial_block_download,
+        prune_height=args.prune_height,
+        rest=args.rest,
     )
 
 

@@ -178,7 +178,9 @@ def _compute(
     tx_filter: TxFilter,
 ) -> OracleResult:
     started = time.perf_counter()
+    source.check_ready()
     refs = select()
+    source.check_keeps(refs[0].height)
     window = OutputWindow(tx_filter)
     total = len(refs)
     if progress:

@@ -1,42 +1,58 @@
-"""Where the oracle gets blocks: Esplora HTTP (electrs) or Bitcoin Core JSON-RPC, behind one interface.
+"""Where the oracle gets blocks: Bitcoin Core or Esplora (electrs), behind one interface.
 
 A `BlockSource` answers four questions: the tip height, the hash at a height, a header's time
-(`block_refs` answers the last two for many heights at once) and the raw block. Every failure, be
-it an unreachable service, an HTTP or RPC error, bad credentials or malformed data, raises one
-`BlockSourceError` naming the source, the height and the reason (never credentials); nothing
-partial is returned. All calls go through the shared HTTP client (`core.http`).
+(`block_refs` answers the last two for many heights at once) and the raw block. It talks to its
+node through the one client of that service (`core.upstreams.bitcoind`, `core.upstreams.esplora`).
+Every failure, be it an unreachable service, an HTTP or RPC error, bad credentials or malformed
+data, raises one `BlockSourceError` naming the source, the height and the reason (never
+credentials); nothing partial is returned.
 
-Sources are safe to hand to worker processes: the HTTP session is created lazily per process and
-is not pickled.
+Before a source is used it must prove it serves mainnet blocks (`check_ready`): Core by
+`getblockchaininfo` (and it must not be in initial block download), Esplora by the genesis hash at
+height 0. A source on another network is refused with `WrongSource`, naming the network it found;
+a pruned node that no longer keeps the blocks of a day is refused the same way
+(`check_keeps`). The network, once proven, is remembered.
+
+Sources are safe to hand to worker processes: the clients create their HTTP session lazily per
+process and never pickle it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import requests
 import structlog
 
-from core.http import UpstreamError, fetch, http_session
-from core.redaction import redact_url
+from core.http import HttpOptions, UpstreamError
+from core.upstreams import network_name
+from core.upstreams.bitcoind import BitcoindClient
+from core.upstreams.esplora import EsploraClient
 from prices.utxoracle.parser import block_hash, header_time
 
 log = structlog.get_logger(__name__)
 
-MAX_BLOCK_BYTES = 4_000_000  # consensus limit on a serialized block (weight / 1)
-RPC_BODY_LIMIT = 2 * MAX_BLOCK_BYTES + 65_536  # hex plus the JSON envelope
 ESPLORA_THREADS = 8
+MAINNET = "main"
 T = TypeVar("T")
+
+__all__ = [
+    "BitcoindSource",
+    "BlockRef",
+    "BlockSource",
+    "BlockSourceError",
+    "EsploraSource",
+    "FallbackSource",
+    "HttpOptions",
+    "WrongSource",
+    "block_source_from_settings",
+]
 
 
 class BlockSourceError(Exception):
@@ -53,6 +69,11 @@ class BlockSourceError(Exception):
         return type(self), (self.source, self.height, self.reason)
 
 
+class WrongSource(BlockSourceError):
+    """The source answers, but cannot give a right price: another network, a node still in
+    initial block download, or pruned below the blocks asked for."""
+
+
 @dataclass(frozen=True, slots=True)
 class BlockRef:
     """A block's height, hash (hex) and header time (unix seconds)."""
@@ -62,40 +83,10 @@ class BlockRef:
     time: int
 
 
-@dataclass(frozen=True, slots=True)
-class HttpOptions:
-    """Timeouts and retries of a source's HTTP session (None: the project's settings)."""
-
-    connect_timeout: float | None = None
-    read_timeout: float | None = None
-    retries: int | None = None
-
-
 class BlockSource(ABC):
     """Tip height, hash at height, header time and raw block of one upstream."""
 
     name: str
-
-    def __init__(self, http: HttpOptions | None = None) -> None:
-        self.http = http or HttpOptions()
-        self._session: requests.Session | None = None
-        self._session_pid = 0
-
-    def session(self) -> requests.Session:
-        """This process's HTTP session (a fresh one after a fork)."""
-        if self._session is None or self._session_pid != os.getpid():
-            self._session = http_session(
-                connect_timeout=self.http.connect_timeout,
-                read_timeout=self.http.read_timeout,
-                retries=self.http.retries,
-            )
-            self._session_pid = os.getpid()
-        return self._session
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_session"] = None
-        return state
 
     @abstractmethod
     def tip_height(self) -> int:
@@ -109,12 +100,30 @@ class BlockSource(ABC):
     def raw_block(self, ref: BlockRef) -> bytes:
         """The serialized block."""
 
+    @abstractmethod
+    def check_ready(self) -> None:
+        """Raise WrongSource unless the source serves mainnet and is in sync."""
+
+    def check_keeps(self, height: int) -> None:  # noqa: B027 - most sources keep every block
+        """Raise WrongSource when the source no longer keeps the block at `height` (pruned)."""
+
     def block_ref(self, height: int) -> BlockRef:
         """Hash and header time of one height."""
         return self.block_refs([height])[0]
 
     def _error(self, height: int | None, reason: str) -> BlockSourceError:
         return BlockSourceError(self.name, height, reason)
+
+    @contextmanager
+    def _failures(self, height: int | list[int] | None) -> Iterator[None]:
+        """Turn the client's errors into this source's error at `height` (for a batch of heights:
+        the height of the element that failed)."""
+        try:
+            yield
+        except UpstreamError as exc:
+            at = height[getattr(exc, "index", 0)] if isinstance(height, list) else height
+            reason = exc.reason if exc.path == "/" else f"{exc.path}: {exc.reason}"
+            raise self._error(at, reason) from None
 
 
 def _parallel(function: Callable[[int], T], items: Sequence[int], threads: int) -> list[T]:
@@ -126,61 +135,57 @@ def _parallel(function: Callable[[int], T], items: Sequence[int], threads: int) 
         return [future.result() for future in futures]
 
 
+def _wrong_network(source: str, chain: str) -> WrongSource:
+    return WrongSource(
+        source,
+        None,
+        f"it serves {network_name(chain)}, not mainnet: the on-chain price is only meaningful on"
+        " mainnet blocks (point the service at a mainnet node)",
+    )
+
+
 class EsploraSource(BlockSource):
     """The Esplora HTTP API of electrs (`ELECTRS_URL`)."""
 
     name = "esplora"
 
     def __init__(self, base_url: str, http: HttpOptions | None = None) -> None:
-        super().__init__(http)
-        self.base_url = base_url.rstrip("/")
+        self.client = EsploraClient(base_url, http, service="esplora")
+        self.network: str | None = None
 
     def __repr__(self) -> str:
-        return f"EsploraSource({redact_url(self.base_url)!r})"
+        return f"EsploraSource({self.client!r})"
 
-    def _get(self, path: str, height: int | None, limit: int = 65_536) -> bytes:
-        try:
-            _, body = fetch(self.session(), self.name, "GET", self.base_url + path, limit=limit)
-        except UpstreamError as exc:
-            raise self._error(height, f"{exc.path}: {exc.reason}") from None
-        return body
-
-    def _text(self, path: str, height: int | None) -> str:
-        try:
-            return self._get(path, height).decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise self._error(height, f"{path}: answer is not text") from None
+    def check_ready(self) -> None:
+        if self.network is None:
+            with self._failures(None):
+                network = self.client.network()
+            if network != MAINNET:
+                raise _wrong_network(self.name, network)
+            self.network = network
 
     def tip_height(self) -> int:
-        text = self._text("/blocks/tip/height", None)
-        if not text.isdigit():
-            raise self._error(None, f"/blocks/tip/height: not a height: {text[:40]!r}")
-        return int(text)
+        with self._failures(None):
+            return self.client.tip_height()
 
     def block_refs(self, heights: Sequence[int]) -> list[BlockRef]:
         return _parallel(self._block_ref, list(heights), ESPLORA_THREADS)
 
     def _block_ref(self, height: int) -> BlockRef:
-        block_id = self._text(f"/block-height/{height}", height)
-        if not _is_hash(block_id):
-            raise self._error(height, f"/block-height/{height}: not a block hash")
-        header_hex = self._text(f"/block/{block_id}/header", height)
-        try:
-            header = bytes.fromhex(header_hex)
-            if len(header) != 80:
-                raise ValueError
-            if block_hash(header) != block_id:
-                raise self._error(height, "header does not hash to the block hash")
-        except ValueError:
-            raise self._error(height, "/block/…/header: not an 80-byte hex header") from None
+        with self._failures(height):
+            block_id = self.client.block_hash(height)
+            header = self.client.header(block_id)
+        if block_hash(header) != block_id:
+            raise self._error(height, "header does not hash to the block hash")
         return BlockRef(height, block_id, header_time(header))
 
     def raw_block(self, ref: BlockRef) -> bytes:
-        return self._get(f"/block/{ref.hash}/raw", ref.height, limit=MAX_BLOCK_BYTES)
+        with self._failures(ref.height):
+            return self.client.raw_block(ref.hash)
 
 
 class BitcoindSource(BlockSource):
-    """Bitcoin Core JSON-RPC (`BITCOIN_RPC_URL`), authenticated by cookie file or user/password."""
+    """Bitcoin Core (`BITCOIN_RPC_URL`): JSON-RPC, and REST for blocks when the node serves it."""
 
     name = "bitcoind"
 
@@ -191,143 +196,69 @@ class BitcoindSource(BlockSource):
         cookie_file: str | Path | None = None,
         user: str | None = None,
         password: str | None = None,
+        datadir: str | Path | None = None,
         http: HttpOptions | None = None,
     ) -> None:
-        super().__init__(http)
-        self.url = url
-        self.cookie_file = Path(cookie_file) if cookie_file else None
-        self._user = user
-        self._password = password
+        self.client = BitcoindClient(
+            url, cookie_file=cookie_file, user=user, password=password, datadir=datadir, http=http
+        )
+        self.network: str | None = None
+        self.prune_height: int | None = None
 
     def __repr__(self) -> str:
-        return f"BitcoindSource({redact_url(self.url)!r})"
-
-    def _authorization(self, height: int | None) -> str:
-        if self.cookie_file is not None:
-            try:
-                credentials = self.cookie_file.read_text().strip()
-            except OSError as exc:
-                reason = f"cannot read the RPC cookie file {self.cookie_file} ({exc.strerror})"
-                raise self._error(height, reason) from None
-        elif self._user is not None and self._password is not None:
-            credentials = f"{self._user}:{self._password}"
-        else:
-            raise self._error(height, "no RPC credentials (cookie file or user and password)")
-        return "Basic " + base64.b64encode(credentials.encode()).decode()
-
-    def _post(self, payload: Any, height: int | None, limit: int = 1_048_576) -> bytes:
-        headers = {"Authorization": self._authorization(height)}
-        try:
-            response, body = fetch(
-                self.session(),
-                self.name,
-                "POST",
-                self.url,
-                limit=limit,
-                ok_statuses=(200, 404, 500),
-                data=json.dumps(payload),
-                headers={**headers, "Content-Type": "application/json"},
-            )
-        except UpstreamError as exc:
-            if exc.reason == "HTTP 401" or exc.reason == "HTTP 403":
-                reason = f"RPC authentication failed ({exc.reason}): check the cookie or password"
-                raise self._error(height, reason) from None
-            raise self._error(height, exc.reason) from None
-        if response.status_code != 200 and not body.startswith(b"{"):
-            raise self._error(height, f"HTTP {response.status_code}")
-        return body
-
-    def _decode(self, body: bytes, height: int | None) -> Any:
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise self._error(height, "RPC answer is not JSON") from None
-
-    def _result(self, reply: Any, method: str, height: int | None) -> Any:
-        if not isinstance(reply, dict) or "result" not in reply:
-            raise self._error(height, f"{method}: malformed RPC reply")
-        error = reply.get("error")
-        if error:
-            if isinstance(error, dict):
-                raise self._error(
-                    height, f"{method}: RPC error {error.get('code')}: {error.get('message')}"
-                )
-            raise self._error(height, f"{method}: RPC error {error}")
-        return reply["result"]
+        return f"BitcoindSource({self.client!r})"
 
     def call(self, method: str, params: list[Any], height: int | None = None) -> Any:
         """One JSON-RPC call."""
-        payload = {"jsonrpc": "1.0", "id": 0, "method": method, "params": params}
-        return self._result(self._decode(self._post(payload, height), height), method, height)
+        with self._failures(height):
+            return self.client.call(method, *params)
 
-    def batch(self, method: str, params: Sequence[list[Any]], heights: Sequence[int]) -> list[Any]:
-        """The same method with many parameter lists in one JSON-RPC batch (results in order)."""
-        payload = [
-            {"jsonrpc": "1.0", "id": i, "method": method, "params": p} for i, p in enumerate(params)
-        ]
-        replies = self._decode(self._post(payload, heights[0]), heights[0])
-        if not isinstance(replies, list) or len(replies) != len(payload):
-            if isinstance(replies, dict):  # a batch refused as a whole
-                self._result(replies, method, heights[0])
-            raise self._error(heights[0], f"{method}: malformed RPC batch reply")
-        by_id = {reply.get("id"): reply for reply in replies if isinstance(reply, dict)}
-        return [self._result(by_id.get(i), method, heights[i]) for i in range(len(payload))]
+    def check_ready(self) -> None:
+        with self._failures(None):
+            info = self.client.chain_info()
+        if info.chain != MAINNET:
+            raise _wrong_network(self.name, info.chain)
+        self.network = info.chain
+        if info.initial_block_download:
+            raise WrongSource(
+                self.name,
+                None,
+                f"the node is still in initial block download (block {info.blocks:,} of"
+                f" {info.headers:,}): prices need a synced node",
+            )
+        self.prune_height = info.prune_height if info.pruned else None
+
+    def check_keeps(self, height: int) -> None:
+        if self.prune_height is not None and height < self.prune_height:
+            raise WrongSource(
+                self.name,
+                height,
+                f"the node is pruned and keeps blocks from height {self.prune_height:,} only",
+            )
 
     def tip_height(self) -> int:
-        count = self.call("getblockcount", [])
-        if not isinstance(count, int):
-            raise self._error(None, "getblockcount: not an integer")
-        return count
+        with self._failures(None):
+            return self.client.block_count()
 
     def block_refs(self, heights: Sequence[int]) -> list[BlockRef]:
         heights = list(heights)
         if not heights:
             return []
-        hashes = self.batch("getblockhash", [[h] for h in heights], heights)
-        for height, value in zip(heights, hashes, strict=True):
-            if not isinstance(value, str) or not _is_hash(value):
-                raise self._error(height, "getblockhash: not a block hash")
-        headers = self.batch("getblockheader", [[h, True] for h in hashes], heights)
-        refs = []
-        for height, value, header in zip(heights, hashes, headers, strict=True):
-            if not isinstance(header, dict) or not isinstance(header.get("time"), int):
-                raise self._error(height, "getblockheader: no time in the header")
-            refs.append(BlockRef(height, value, header["time"]))
-        return refs
+        with self._failures(heights):
+            hashes = self.client.block_hashes(heights)
+            times = self.client.header_times(hashes)
+        return [BlockRef(h, x, t) for h, x, t in zip(heights, hashes, times, strict=True)]
 
     def raw_block(self, ref: BlockRef) -> bytes:
-        payload = {"jsonrpc": "1.0", "id": 0, "method": "getblock", "params": [ref.hash, 0]}
-        body = self._post(payload, ref.height, limit=RPC_BODY_LIMIT)
-        hex_text = _fast_hex_result(body)
-        if hex_text is None:
-            result = self._result(self._decode(body, ref.height), "getblock", ref.height)
-            if not isinstance(result, str):
-                raise self._error(ref.height, "getblock: result is not a hex string")
-            hex_text = memoryview(result.encode("ascii", "replace"))
-        try:
-            return binascii.unhexlify(hex_text)
-        except (binascii.Error, ValueError):
-            raise self._error(ref.height, "getblock: result is not valid hex") from None
-
-
-def _fast_hex_result(body: bytes) -> memoryview | None:
-    """The hex of a plain `{"result":"<hex>","error":null,...}` reply without decoding the JSON
-    (a block's hex is megabytes long); None when the reply has any other shape."""
-    prefix = b'{"result":"'
-    if not body.startswith(prefix):
-        return None
-    end = body.find(b'"', len(prefix))
-    if end < 0 or not body[end:].replace(b" ", b"").startswith(b'","error":null'):
-        return None
-    return memoryview(body)[len(prefix) : end]
+        with self._failures(ref.height):
+            return self.client.raw_block(ref.hash)
 
 
 class FallbackSource(BlockSource):
-    """Ordered alternatives. `prices.utxoracle.engine` runs a whole computation on the first source that
-    succeeds; used directly, each call goes to the first source that answers it."""
+    """Ordered alternatives. `prices.utxoracle.engine` runs a whole computation on the first
+    source that succeeds; used directly, each call goes to the first source that answers it."""
 
     def __init__(self, sources: Sequence[BlockSource]) -> None:
-        super().__init__()
         if not sources:
             raise ValueError("a fallback needs at least one source")
         self.sources = list(sources)
@@ -342,6 +273,9 @@ class FallbackSource(BlockSource):
                 log.warning("block_source_failed", source=source.name, error=str(exc))
                 failures.append(exc)
         raise combined_error(self.name, failures, height)
+
+    def check_ready(self) -> None:
+        self._first(lambda s: s.check_ready(), None)
 
     def tip_height(self) -> int:
         return self._first(lambda s: s.tip_height(), None)
@@ -358,38 +292,38 @@ def combined_error(
 ) -> BlockSourceError:
     """One error for a fallback list whose every source failed."""
     reasons = "; ".join(str(exc) for exc in failures)
-    return BlockSourceError(
+    kind = WrongSource if failures and all(isinstance(f, WrongSource) for f in failures) else None
+    return (kind or BlockSourceError)(
         name, failures[-1].height if failures else height, f"all sources failed: {reasons}"
     )
 
 
-def _is_hash(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+# PRICE_SOURCE=auto: Bitcoin Core when it answers (every node stack has it), Esplora otherwise.
+AUTO_ORDER = ("bitcoind", "esplora")
 
 
 def block_source_from_settings(names: Sequence[str] | None = None) -> BlockSource:
     """The source(s) named (default: settings.PRICE_SOURCE), a FallbackSource for several."""
     from django.conf import settings
 
-    chosen = list(names) if names else list(getattr(settings, "PRICE_SOURCE", ("esplora",)))
+    chosen = list(names) if names else list(settings.PRICE_SOURCE)
+    if chosen == ["auto"]:
+        chosen = list(AUTO_ORDER)
     http = HttpOptions(
-        getattr(settings, "HTTP_CONNECT_TIMEOUT", None),
-        getattr(settings, "HTTP_READ_TIMEOUT", None),
-        getattr(settings, "HTTP_RETRIES", None),
+        settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT, settings.HTTP_RETRIES
     )
     sources: list[BlockSource] = []
     for name in chosen:
         if name == "esplora":
-            sources.append(
-                EsploraSource(getattr(settings, "ELECTRS_URL", "http://localhost:3001"), http)
-            )
+            sources.append(EsploraSource(settings.ELECTRS_URL, http))
         elif name == "bitcoind":
             sources.append(
                 BitcoindSource(
-                    getattr(settings, "BITCOIN_RPC_URL", "http://127.0.0.1:8332"),
-                    cookie_file=getattr(settings, "BITCOIN_RPC_COOKIE_FILE", None),
-                    user=getattr(settings, "BITCOIN_RPC_USER", None),
-                    password=getattr(settings, "BITCOIN_RPC_PASSWORD", None),
+                    settings.BITCOIN_RPC_URL,
+                    cookie_file=settings.BITCOIN_RPC_COOKIE_FILE,
+                    user=settings.BITCOIN_RPC_USER,
+                    password=settings.BITCOIN_RPC_PASSWORD,
+                    datadir=getattr(settings, "BITCOIN_DATADIR", None),
                     http=http,
                 )
             )

@@ -127,3 +127,36 @@ def test_accepted_statuses_can_be_widened(stub: StubServer) -> None:
     )
     assert response.status_code == 500
     assert body == b'{"error": "x"}'
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """A server that sends its headers, then one byte of a long body every 0.1 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.wait(0.1):
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+    thread.join(5)
+
+
+def test_a_trickling_answer_is_cut_off_at_the_deadline(trickle: str) -> None:
+    session = http_session(read_timeout=5, retries=0)
+    started = time.monotonic()
+    with pytest.raises(UpstreamError, match=r"^mempool: /slow: the answer did not arrive in time"):
+        fetch(session, "mempool", "GET", f"{trickle}/slow", deadline=0.5)
+    assert time.monotonic() - started < 60  # the whole body would take 100 s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,13 @@ def golden_chain() -> SimulatedChain:
 
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., SimulatorServer]]:
-    """Start a SimulatorServer (with an RPC cookie file) for a chain; all stop at session end."""
+    """Start a SimulatorServer (with an RPC cookie file; `node` options such as network, rest,
+    prune_height) for a chain; all stop at session end."""
     servers: list[SimulatorServer] = []
 
-    def start(chain: SimulatedChain, faults: Faults | None = None) -> SimulatorServer:
+    def start(chain: SimulatedChain, faults: Faults | None = None, **node: Any) -> SimulatorServer:
         cookie = tmp_path_factory.mktemp("rpc") / ".cookie"
-        server = SimulatorServer(chain, cookie_file=cookie, faults=faults).start()
+        server = SimulatorServer(chain, cookie_file=cookie, faults=faults, **node).start()
         servers.append(server)
         return server
 

@@ -59,9 +59,22 @@ def test_a_missing_cookie_file_is_named(day_server: SimulatorServer, tmp_path: P
         source.tip_height()
 
 
-def test_no_credentials_at_all(day_server: SimulatorServer) -> None:
-    with pytest.raises(BlockSourceError, match="no RPC credentials"):
-        BitcoindSource(day_server.url).tip_height()
+def test_without_credentials_the_cookie_of_the_data_directory_is_used(
+    day_server: SimulatorServer, tmp_path: Path
+) -> None:
+    with pytest.raises(BlockSourceError, match=r"cannot read the RPC cookie file .*/\.cookie \("):
+        BitcoindSource(day_server.url, datadir=tmp_path).tip_height()
+    (tmp_path / ".cookie").write_text(day_server.cookie_file.read_text())
+    assert BitcoindSource(day_server.url, datadir=tmp_path).tip_height() == day_server.chain.tip
+
+
+def test_a_cookie_of_another_network_is_named(day_server: SimulatorServer, tmp_path: Path) -> None:
+    (tmp_path / "testnet3").mkdir()
+    (tmp_path / "testnet3" / ".cookie").write_text("__cookie__:00")
+    with pytest.raises(
+        BlockSourceError, match="there is one for test only: is the node on another"
+    ):
+        BitcoindSource(day_server.url, datadir=tmp_path).tip_height()
 
 
 def test_a_stale_cookie_is_refused(day_server: SimulatorServer, tmp_path: Path) -> None:
@@ -120,7 +133,13 @@ def test_esplora_errors(day_server: SimulatorServer) -> None:
 @pytest.fixture
 def stub() -> Iterator[StubServer]:
     answers: list = []
-    server = StubServer(lambda hit: answers.pop(0) if answers else text_response("?", 404)).start()
+
+    def answer(hit: Hit) -> tuple[int, dict[str, str], bytes]:
+        if hit.path.startswith("/rest/"):  # a node without -rest=1
+            return text_response("Not found", 404)
+        return answers.pop(0) if answers else text_response("?", 404)
+
+    server = StubServer(answer).start()
     server.answers = answers  # type: ignore[attr-defined]
     yield server
     server.stop()
@@ -132,7 +151,7 @@ GOOD_HASH = "ab" * 32
 @pytest.mark.parametrize(
     ("answers", "call", "reason"),
     [
-        ([text_response("tip")], "tip", "not a height"),
+        ([text_response("tip")], "tip", "not a block height"),
         ([(200, {}, b"\xff\xfe")], "tip", "answer is not text"),
         ([text_response("nothex")], "ref", "not a block hash"),
         ([text_response(GOOD_HASH), text_response("zz")], "ref", "not an 80-byte hex header"),
@@ -153,7 +172,7 @@ def test_malformed_esplora_answers(stub: StubServer, answers: list, call: str, r
         (text_response("not json"), "tip", "RPC answer is not JSON"),
         (json_response({"result": "12"}), "tip", "getblockcount: not an integer"),
         (json_response([1, 2]), "tip", "malformed RPC reply"),
-        (json_response({"result": None, "error": "boom"}), "tip", "RPC error boom"),
+        (json_response({"result": None, "error": "boom"}), "tip", "RPC error: boom"),
         (json_response([{"id": 0, "result": "xyz", "error": None}]), "ref", "not a block hash"),
         (
             json_response({"result": None, "error": {"code": -1, "message": "no batches"}}),
@@ -230,7 +249,7 @@ def test_sources_pickle_without_their_session(day_server: SimulatorServer) -> No
     source = rpc_source(day_server)
     source.tip_height()
     copy = pickle.loads(pickle.dumps(source))
-    assert copy._session is None and copy.tip_height() == day_server.chain.tip
+    assert copy.client._session is None and copy.tip_height() == day_server.chain.tip
     error = pickle.loads(pickle.dumps(BlockSourceError("esplora", 5, "HTTP 500")))
     assert (error.source, error.height, error.reason) == ("esplora", 5, "HTTP 500")
     assert "127.0.0.1" in repr(source) and "127.0.0.1" in repr(esplora_source(day_server))
@@ -264,10 +283,11 @@ def test_sources_from_settings(tmp_path: Path) -> None:
     rpc, esplora = source.sources
     assert (
         isinstance(rpc, BitcoindSource)
-        and rpc.cookie_file == cookie
-        and rpc.http.read_timeout == 7.0
+        and rpc.client.cookie_file == cookie
+        and rpc.client.http.read_timeout == 7.0
     )
-    assert isinstance(esplora, EsploraSource) and esplora.base_url == "http://127.0.0.1:3999"
+    assert isinstance(esplora, EsploraSource)
+    assert esplora.client.base_url == "http://127.0.0.1:3999"
     assert isinstance(single, EsploraSource)
     with pytest.raises(ValueError, match="unknown block source"):
         block_source_from_settings(["electrum"])

@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 import requests
 
+from core.upstreams import GENESIS_HASHES
 from prices.utxoracle.parser import DEFAULT_FILTER, parse_block
 from simulators.chain import (
     BLOCKS_PER_DAY,
@@ -160,7 +161,7 @@ def test_rpc_calls_and_core_error_shapes(server: SimulatorServer) -> None:
         ({"id": 5, "method": "getblock", "params": [block_id, 2]}, 500, -8),
         ({"id": 6, "method": "getblockheader", "params": ["abc"]}, 500, -8),
         ({"id": 7, "method": "stop", "params": []}, 404, -32601),
-        ({"id": 8}, 500, -32600),
+        ({"id": 8}, 400, -32600),
     ]
     for payload, status, code in cases:
         answer = rpc(server, payload)
@@ -236,3 +237,61 @@ def test_the_module_serves_until_interrupted() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0
+
+
+@pytest.mark.parametrize("network", ["main", "test", "testnet4", "signet", "regtest"])
+def test_height_0_is_the_genesis_block_of_the_network(tmp_path, network: str) -> None:
+    chain = SimulatedChain(replace(SMALL, days=1))
+    cookie = tmp_path / ".cookie"
+    with SimulatorServer(chain, cookie_file=cookie, network=network) as node:
+        genesis = requests.get(f"{node.url}/block-height/0", timeout=5).text
+        assert GENESIS_HASHES[genesis] == network
+        assert rpc(node, {"id": 1, "method": "getblockhash", "params": [0]}).json()["result"] == (
+            genesis
+        )
+        info = rpc(node, {"id": 1, "method": "getblockchaininfo", "params": []}).json()["result"]
+    assert info["chain"] == network and info["blocks"] == chain.tip
+    assert info["initialblockdownload"] is False and info["pruned"] is False
+
+
+def test_a_syncing_pruned_node_says_so(tmp_path) -> None:
+    chain = SimulatedChain(replace(SMALL, days=1))
+    prune = chain.params.base_height + 10
+    with SimulatorServer(
+        chain, cookie_file=tmp_path / ".cookie", initial_block_download=True, prune_height=prune
+    ) as node:
+        info = rpc(node, {"id": 1, "method": "getblockchaininfo", "params": []}).json()["result"]
+        old = chain.block_hash(prune - 1)
+        pruned = rpc(node, {"id": 2, "method": "getblock", "params": [old, 0]})
+    assert info["initialblockdownload"] is True and info["headers"] > info["blocks"]
+    assert (info["pruned"], info["pruneheight"]) == (True, prune)
+    assert pruned.status_code == 500
+    assert pruned.json()["error"] == {"code": -1, "message": "Block not available (pruned data)"}
+
+
+def test_rest_serves_raw_blocks_without_authentication(tmp_path) -> None:
+    chain = SimulatedChain(replace(SMALL, days=1))
+    height = chain.params.base_height + 4
+    with SimulatorServer(chain, cookie_file=tmp_path / ".cookie", rest=True) as node:
+        raw = requests.get(f"{node.url}/rest/block/{chain.block_hash(height)}.bin", timeout=5)
+        info = requests.get(f"{node.url}/rest/chaininfo.json", timeout=5).json()
+        unknown = requests.get(f"{node.url}/rest/block/{'00' * 32}.bin", timeout=5)
+    assert raw.headers["Content-Type"] == "application/octet-stream"
+    assert raw.content == chain.block(height) and info["chain"] == "main"
+    assert unknown.status_code == 404
+
+
+def test_without_rest_its_paths_are_404(server: SimulatorServer) -> None:
+    assert requests.get(f"{server.url}/rest/chaininfo.json", timeout=5).status_code == 404
+
+
+def test_a_method_outside_the_whitelist_is_403_with_an_empty_body(tmp_path) -> None:
+    chain = SimulatedChain(replace(SMALL, days=1))
+    allowed = frozenset({"getblockcount"})
+    with SimulatorServer(chain, cookie_file=tmp_path / ".cookie", rpc_whitelist=allowed) as node:
+        fine = rpc(node, {"id": 1, "method": "getblockcount", "params": []})
+        denied = rpc(node, {"id": 1, "method": "getblockchaininfo", "params": []})
+        batch = rpc(node, [{"id": 1, "method": "getblockcount"}, {"id": 2, "method": "getblock"}])
+    assert fine.status_code == 200
+    assert (denied.status_code, denied.content) == (403, b"")
+    assert (batch.status_code, batch.content) == (403, b"")

@@ -23,7 +23,7 @@ from prices.utxoracle.engine import (
     compute_day_price,
     compute_recent_price,
 )
-from prices.utxoracle.sources import BlockSourceError, block_source_from_settings
+from prices.utxoracle.sources import BlockSourceError, WrongSource, block_source_from_settings
 
 
 def _iso_date(text: str) -> date:
@@ -70,6 +70,8 @@ class Command(CorrelatedCommand):
                 )
         except DateNotServable as exc:
             self._fail(f"date refused: {exc}", 2)
+        except WrongSource as exc:
+            self._fail(f"source refused: {exc}", 2)
         except (BlockSourceError, InsufficientData) as exc:
             self._fail(str(exc), 1)
         finally:
