@@ -49,9 +49,11 @@ class WhaleAlertAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         "btc",
         "usd_value",
         "fee_rate",
+        "effective_fee_rate",
         "rbf",
         "expected_confirmation",
         "status",
+        "block_height",
         "first_seen",
     )
     list_filter = (("created_at", admin.DateFieldListFilter), BtcRangeFilter, "rbf", "status")

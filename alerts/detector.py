@@ -17,6 +17,7 @@ from typing import Any
 SATS_PER_BTC = 100_000_000
 MAX_MONEY_SATS = 21_000_000 * SATS_PER_BTC
 MAX_VSIZE = 1_000_000  # a whole block
+MAX_FEE_RATE = 1e7  # sat/vB; anything above is garbage
 MAX_IO_COUNT = 100_000
 MAX_SEQUENCE = 0xFFFFFFFF
 RBF_SEQUENCE_LIMIT = 0xFFFFFFFE  # BIP-125: an input sequence below this signals replaceability
@@ -43,6 +44,7 @@ class MempoolTransaction:
     output_count: int
     rbf: bool
     first_seen: float | None
+    effective_fee_rate: float | None = None  # CPFP-aware (the backend's effectiveFeePerVsize)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class Alert:
     fee: int
     vsize: int
     fee_rate: float
+    effective_fee_rate: float | None
     rbf: bool
     urgency: float | None
     expected_confirmation: str | None
@@ -192,6 +195,7 @@ def parse_transaction(data: object) -> MempoolTransaction:
         output_count=len(vout),
         rbf=rbf,
         first_seen=_first_seen(data.get("firstSeen")),
+        effective_fee_rate=_effective_fee_rate(data.get("effectiveFeePerVsize")),
     )
 
 
@@ -231,8 +235,13 @@ def expected_confirmation(fee_rate: float, fees: FeeLevels) -> str:
 def describe(
     tx: MempoolTransaction, *, usd_price: float | None, fees: FeeLevels | None, seen_at: float
 ) -> Alert:
-    """The alert for a whale; `seen_at` (unix seconds) stands in when the backend gave no firstSeen."""
+    """The alert for a whale; `seen_at` (unix seconds) stands in when the backend gave no firstSeen.
+
+    Urgency and the expected confirmation follow the effective (CPFP-aware) fee rate when the
+    backend gives one: a child paying for its parent speeds the parent up."""
     fee_rate = round(tx.fee / tx.vsize, 2)
+    effective = None if tx.effective_fee_rate is None else round(tx.effective_fee_rate, 2)
+    rate = fee_rate if effective is None else effective
     usd_value = None if usd_price is None else round(tx.value_sats / SATS_PER_BTC * usd_price, 2)
     return Alert(
         txid=tx.txid,
@@ -241,9 +250,10 @@ def describe(
         fee=tx.fee,
         vsize=tx.vsize,
         fee_rate=fee_rate,
+        effective_fee_rate=effective,
         rbf=tx.rbf,
-        urgency=None if fees is None else urgency(fee_rate, fees),
-        expected_confirmation=None if fees is None else expected_confirmation(fee_rate, fees),
+        urgency=None if fees is None else urgency(rate, fees),
+        expected_confirmation=None if fees is None else expected_confirmation(rate, fees),
         input_count=tx.input_count,
         output_count=tx.output_count,
         largest_output_sats=tx.largest_output_sats,
@@ -307,5 +317,12 @@ def _vsize(data: dict[str, Any]) -> int:
 def _first_seen(value: object) -> float | None:
     """The backend's first-seen time when it is a plausible unix time, else None (optional field)."""
     if type(value) in (int, float) and EARLIEST_FIRST_SEEN <= value < 2**33:  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
+    return None
+
+
+def _effective_fee_rate(value: object) -> float | None:
+    """The backend's CPFP-aware fee rate when it is a plausible sat/vB figure (optional field)."""
+    if type(value) in (int, float) and 0 < value <= MAX_FEE_RATE:  # type: ignore[operator]
         return float(value)  # type: ignore[arg-type]
     return None

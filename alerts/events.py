@@ -65,6 +65,7 @@ def alert_data(row: WhaleAlert) -> dict[str, Any]:
         "fee": row.fee,
         "vsize": row.vsize,
         "fee_rate": row.fee_rate,
+        "effective_fee_rate": row.effective_fee_rate,
         "rbf": row.rbf,
         "urgency": row.urgency,
         "expected_confirmation": row.expected_confirmation,
@@ -75,6 +76,7 @@ def alert_data(row: WhaleAlert) -> dict[str, Any]:
         "status": row.status,
         "replaced_by": row.replaced_by,
         "confirmed_at": iso(row.confirmed_at),
+        "block_height": row.block_height,
     }
 
 

@@ -1,11 +1,28 @@
 """The mempool feed (a worker loop): follow the backend's WebSocket, detect whales, store and
-publish them, and track their fate (replaced, mined).
+publish them, and follow each whale until it settles.
 
-It sends `{"track-mempool": true}` and reads `mempool-transactions` updates. The connection uses
-keepalive pings and reconnects with exponential backoff and jitter (capped at 60 s). After a
-reconnect or a jump in `sequence` it resyncs: it lists the mempool's txids and fetches the ones it
-has not seen (bounded in number and concurrency), so a whale that arrived meanwhile is still
-alerted. Bad data is counted, logged once with the reason, and skipped.
+It sends `{"track-mempool": true}` (mempool 3.0 and later) and reads `mempool-transactions`
+updates: `added` transactions are run through the detector; `replaced` marks a whale replaced;
+`mined` confirms it; `removed` (expired, evicted, conflicted — and replaced ones too) makes the
+feed look up where a whale went. The connection uses keepalive pings and reconnects with the
+shared backoff rule. Frames larger than `max_frame_bytes` (a backend that restarts may send its
+whole mempool in one frame) end the connection; the resync that follows fetches what they held.
+
+Transactions come from the backend's `/api/v1` Esplora routes, or from electrs (`ELECTRS_URL`)
+when the backend runs with BACKEND=esplora and does not register them: the backend's mode is read
+from `/api/v1/backend-info` at each connection, logged once when it changes and shown in the feed
+status.
+
+After every (re)connect, without ever holding up the reading of frames:
+1. Resync: list the mempool's txids and fetch every one not seen yet — all of them, a few at a
+   time (`resync_concurrency`), each processed as it arrives so memory stays bounded, within
+   `resync_timeout`, with progress logged — so a whale that arrived while the feed was away is
+   still alerted. The first sync of a fresh worker only takes the txids as seen (it does not alert
+   the whole mempool).
+2. Settle: pending whales no longer in the mempool are looked up (`/tx/:txid/status`): confirmed
+   (with the block's height and time) or dropped. A lookup that fails (e.g. a backend whose Core
+   has no -txindex answers 500) is retried every `settle_interval`.
+Bad data is counted, logged once with the reason, and skipped.
 """
 
 from __future__ import annotations
@@ -13,9 +30,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -36,14 +54,19 @@ from alerts.events import ALERT, UPDATE, event_for, publish
 from alerts.feed_status import FeedStats, store_stats
 from alerts.market import REFRESH_SECONDS, MarketData
 from core.db import run_orm
-from core.http import UpstreamError, fetch, http_session
+from core.http import HttpOptions
 from core.logging import correlation_scope
-from core.redaction import redact_url
+from core.redaction import redact_text, redact_url
+from core.upstreams import UpstreamError
+from core.upstreams.esplora import EsploraClient, TxStatus
+from core.upstreams.mempool import BackendInfo, MempoolClient
 from core.worker import Backoff, wait_or_stop
 
 log = structlog.get_logger(__name__)
 
 TRACK_MEMPOOL = json.dumps({"track-mempool": True})
+ESPLORA_MODE = "esplora"
+PROGRESS_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,24 +76,30 @@ class FeedConfig:
     ws_url: str
     http_url: str
     thresholds: Thresholds
+    electrs_url: str | None = None  # where transactions come from when the backend is esplora
+    http: HttpOptions = field(default_factory=HttpOptions)
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
     open_timeout: float = 10.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
-    resync_max_tx: int = 2_000
     resync_concurrency: int = 8
+    resync_timeout: float = 1800.0
+    settle_interval: float = 600.0
     market_refresh: float = REFRESH_SECONDS
     stats_interval: float = 5.0
     stats_log_interval: float = 60.0
-    max_frame_bytes: int = 64 * 2**20
+    max_frame_bytes: int = 16 * 2**20
 
     @classmethod
     def from_settings(cls) -> FeedConfig:
         return cls(
             ws_url=settings.MEMPOOL_WS_URL,
             http_url=settings.MEMPOOL_URL,
+            electrs_url=settings.ELECTRS_URL,
             thresholds=Thresholds(settings.WHALE_MIN_BTC, settings.WHALE_MIN_USD),
+            resync_concurrency=getattr(settings, "FEED_RESYNC_CONCURRENCY", 8),
+            max_frame_bytes=getattr(settings, "FEED_MAX_FRAME_BYTES", 16 * 2**20),
         )
 
 
@@ -79,15 +108,20 @@ class MempoolFeed:
 
     def __init__(self, config: FeedConfig, market: MarketData | None = None) -> None:
         self.config = config
+        self.backend = MempoolClient(config.http_url, config.http)
+        self.transactions: EsploraClient = self.backend.transactions()
         self.market = market or MarketData()
         self.stats = FeedStats(started_at=time.time())
         self.seen: set[str] = set()
         self.pending_whales: set[str] = set()
+        self.unsettled: set[str] = set()  # left the mempool, where to is not known yet
         self.last_sequence: int | None = None
         self.has_baseline = False
-        self.session = http_session(pool_size=config.resync_concurrency)
-        self.executor = ThreadPoolExecutor(config.resync_concurrency, "mempool-http")
+        self.executor = ThreadPoolExecutor(config.resync_concurrency + 2, "mempool-http")
+        self._mode: str | None = None
         self._resync_reason: str | None = None
+        self._added_during_resync: set[str] = set()
+        self._settling: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the backend until `stop` is set."""
@@ -96,20 +130,23 @@ class MempoolFeed:
         helpers = [
             asyncio.create_task(self._refresh_market(stop)),
             asyncio.create_task(self._publish_stats(stop)),
+            asyncio.create_task(self._settle_periodically(stop)),
         ]
         try:
             await self._follow(stop)
         finally:
-            for task in helpers:
+            for task in [*helpers, *self._settling]:
                 task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await asyncio.gather(*helpers, *self._settling, return_exceptions=True)
             self.stats.connected = False
             await run_orm(store_stats, self.stats)
             self.executor.shutdown(wait=False, cancel_futures=True)
-            self.session.close()
+            self.backend.close()
+            self.transactions.close()
 
     async def _follow(self, stop: asyncio.Event) -> None:
         attempt = 0
+        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
         while not stop.is_set():
             with correlation_scope(feed_connection=attempt):
                 heard = await self._connection(stop)
@@ -117,7 +154,7 @@ class MempoolFeed:
                 return
             attempt = 0 if heard else attempt + 1
             self.stats.reconnects += 1
-            delay = Backoff(self.config.backoff_initial, self.config.backoff_max).delay(attempt)
+            delay = backoff.delay(attempt)
             log.info("feed_reconnect_scheduled", delay_s=round(delay, 2))
             if await wait_or_stop(stop, delay):
                 return
@@ -126,6 +163,7 @@ class MempoolFeed:
         """One connection, start to end; True when it delivered at least one message."""
         received_before = self.stats.last_message_at
         url = redact_url(self.config.ws_url)
+        sync: asyncio.Task | None = None
         try:
             async with connect(
                 self.config.ws_url,
@@ -139,19 +177,24 @@ class MempoolFeed:
                 self.stats.connected, self.stats.connected_since = True, time.time()
                 self.last_sequence = None
                 log.info("feed_connected", url=url)
-                await self.resync("reconnect" if self.has_baseline else "start")
+                reason = "reconnect" if self.has_baseline else "start"
+                sync = asyncio.create_task(self._sync(reason))
                 await self._read(socket, stop)
-        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, UpstreamError) as exc:
-            self._note_disconnect(f"{type(exc).__name__}: {exc}"[:300])
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            self._note_disconnect(_why(exc))
         except Exception as exc:  # a bug or the database: reconnect and resync rather than die
             log.exception("feed_failed")
-            self._note_disconnect(f"{type(exc).__name__}: {exc}"[:300])
+            self._note_disconnect(f"{type(exc).__name__}: {exc}")
+        finally:
+            if sync is not None:
+                sync.cancel()
+                await asyncio.gather(sync, return_exceptions=True)
         self.stats.connected = False
         return self.stats.last_message_at != received_before
 
     def _note_disconnect(self, reason: str) -> None:
-        self.stats.last_error = reason
-        log.warning("feed_disconnected", reason=reason)
+        self.stats.last_error = redact_text(reason)[:300]
+        log.warning("feed_disconnected", reason=self.stats.last_error)
 
     async def _read(self, socket: ClientConnection, stop: asyncio.Event) -> None:
         stopper = asyncio.create_task(stop.wait())
@@ -165,9 +208,12 @@ class MempoolFeed:
                     return
                 await self.handle_frame(receiving.result())
                 if self._resync_reason:
-                    await self.resync(self._resync_reason)
+                    reason, self._resync_reason = self._resync_reason, None
+                    self._background(self._sync(reason))
         finally:
             stopper.cancel()
+
+    # --- frames ------------------------------------------------------------------------------
 
     async def handle_frame(self, text: str | bytes) -> None:
         """Process one frame from the backend."""
@@ -188,12 +234,17 @@ class MempoolFeed:
                 self._resync_reason = "sequence jump"
         for raw in update.added:
             await self.process_transaction(raw)
+        replaced = set()
         for old, raw in update.replaced:
             replacement = await self.process_transaction(raw) if raw is not None else None
             await self._replaced(old, replacement)
+            replaced.add(old)
         self.seen.difference_update(update.removed)
         self.seen.difference_update(update.mined)
         await self._mined(update.mined)
+        gone = self.pending_whales.intersection(update.removed) - replaced
+        if gone:
+            self._background(self.settle(gone))
 
     async def process_transaction(self, raw: Any) -> str | None:
         """Detect (and store and publish) one transaction object; its txid, None when malformed."""
@@ -203,8 +254,10 @@ class MempoolFeed:
             txid = raw.get("txid") if isinstance(raw, dict) else None
             self._parse_error(str(exc), txid=txid if isinstance(txid, str) else None)
             return None
+        self._added_during_resync.add(tx.txid)
         if tx.txid in self.seen:
             return tx.txid
+        self.seen.add(tx.txid)
         alert = detect(
             tx,
             self.config.thresholds,
@@ -220,13 +273,11 @@ class MempoolFeed:
                 log.info("whale_detected", txid=row.txid, btc=row.btc_value, alert_id=row.id)
                 await publish(event_for(row, ALERT))
         self.stats.processed += 1
-        self.seen.add(tx.txid)
         return tx.txid
 
     async def _replaced(self, old: str, by: str | None) -> None:
         self.seen.discard(old)
-        if old not in self.pending_whales:
-            return
+        self.unsettled.discard(old)
         self.pending_whales.discard(old)
         row = await run_orm(store.mark_replaced, old, by)
         if row is not None:
@@ -234,75 +285,168 @@ class MempoolFeed:
             await publish(event_for(row, UPDATE))
 
     async def _mined(self, txids: list[str]) -> None:
-        confirmed = self.pending_whales.intersection(txids)
-        if not confirmed:
-            return
-        self.pending_whales.difference_update(confirmed)
-        for row in await run_orm(store.mark_confirmed, confirmed):
-            log.info("whale_confirmed", txid=row.txid, alert_id=row.id)
-            await publish(event_for(row, UPDATE))
+        for txid in self.pending_whales.intersection(txids):
+            status = await self._status(txid)
+            if status is None or not status.confirmed:  # the backend has not indexed it yet
+                status = TxStatus(True, await self._tip_height(), None)
+            await self._settled(txid, status)
 
-    async def resync(self, reason: str) -> None:
-        """Catch up with the mempool: fetch the transactions missed while not listening.
+    # --- resync and settle -------------------------------------------------------------------
 
-        The first sync of a feed only takes the mempool's current txids as seen (a fresh worker
-        does not alert on the whole mempool); later ones fetch what is unseen.
+    async def _sync(self, reason: str) -> None:
+        """Resync, then settle the pending whales the mempool no longer holds (never raises)."""
+        try:
+            await self._detect_backend()
+            listed = await self.resync(reason)
+            await self.settle(self.pending_whales - listed)
+        except UpstreamError as exc:
+            log.warning("feed_resync_failed", reason=reason, error=redact_text(str(exc)))
+            self.stats.last_error = redact_text(f"resync: {exc}")[:300]
+
+    async def _detect_backend(self) -> None:
+        """Read the backend's version and mode; in esplora mode, transactions come from electrs."""
+        try:
+            info = await self._in_pool(self.backend.backend_info)
+        except UpstreamError as exc:
+            info = BackendInfo(None, None, None)
+            log.info("feed_backend_info_unavailable", reason=str(exc))
+        mode = info.backend or "unknown"
+        if info.backend == ESPLORA_MODE and self.config.electrs_url:
+            self.transactions = EsploraClient(self.config.electrs_url, self.config.http, service="electrs")  # fmt: skip
+            mode = "esplora (transactions from ELECTRS_URL)"
+        elif info.backend == ESPLORA_MODE:
+            mode = "esplora, but ELECTRS_URL is not set: no resync"
+        else:
+            self.transactions = self.backend.transactions()
+        self.stats.backend = f"{info.version or 'unknown version'}, backend {mode}"
+        if mode != self._mode:
+            self._mode = mode
+            log.info("feed_backend", version=info.version, mode=mode)
+        if info.major is not None and info.major < 3:
+            self.stats.last_error = (
+                f"the mempool backend is {info.version}: track-mempool needs 3.0 or later"
+            )
+            log.error("feed_backend_too_old", version=info.version)
+
+    async def resync(self, reason: str) -> set[str]:
+        """Catch up with the mempool; the txids it lists.
+
+        The first sync of a feed only takes the mempool's txids as seen; later ones fetch every
+        unseen transaction, a few at a time, each processed as soon as it arrives.
         """
-        self._resync_reason = None
-        txids = await self._in_pool(self._mempool_txids)
-        current = set(txids)
+        self._added_during_resync = set()
+        txids = await self._in_pool(self.transactions.mempool_txids)
+        listed = set(txids)
         if not self.has_baseline:
-            self.seen, self.has_baseline = current, True
-            log.info("feed_baseline", reason=reason, mempool_size=len(current))
-            return
+            self.seen |= listed
+            self.has_baseline = True
+            log.info("feed_baseline", reason=reason, mempool_size=len(listed))
+            return listed
         self.stats.resyncs += 1
         unseen = [txid for txid in txids if txid not in self.seen]
-        wanted = unseen[: self.config.resync_max_tx]
-        gate = asyncio.Semaphore(self.config.resync_concurrency)
-
-        async def one(txid: str) -> object | None:
-            async with gate:
-                return await self._in_pool(self._transaction, txid)
-
-        fetched = await asyncio.gather(*(one(txid) for txid in wanted))
+        progress = {"looked_at": 0, "fetched": 0}
         whales_before = self.stats.whales
-        for raw in fetched:
-            if raw is not None:
-                await self.process_transaction(raw)
-        self.seen = current
+        pending = iter(unseen)
+
+        async def worker() -> None:
+            for txid in pending:
+                raw = await self._in_pool(self._transaction, txid)
+                progress["looked_at"] += 1
+                if raw is not None:
+                    progress["fetched"] += 1
+                    await self.process_transaction(raw)
+
+        async def report() -> None:
+            while True:
+                await asyncio.sleep(PROGRESS_SECONDS)
+                log.info("feed_resync_progress", total=len(unseen), **progress)
+
+        reporter = asyncio.create_task(report())
+        workers = [worker() for _ in range(self.config.resync_concurrency)]
+        try:
+            await asyncio.wait_for(asyncio.gather(*workers), self.config.resync_timeout)
+        except TimeoutError:
+            log.warning(
+                "feed_resync_incomplete", total=len(unseen), timeout_s=self.config.resync_timeout
+            )
+            self._resync_reason = "incomplete resync"
+        finally:
+            reporter.cancel()
+        self.seen = (self.seen & listed) | self._added_during_resync
         log.info(
             "feed_resynced",
             reason=reason,
-            mempool_size=len(current),
+            mempool_size=len(listed),
             unseen=len(unseen),
-            fetched=sum(raw is not None for raw in fetched),
-            skipped=len(unseen) - len(wanted),
             whales=self.stats.whales - whales_before,
+            **progress,
         )
+        return listed
 
-    def _mempool_txids(self) -> list[str]:
-        _, body = fetch(
-            self.session, "mempool", "GET", f"{self.config.http_url}/api/mempool/txids", limit=2**26
-        )
+    async def settle(self, txids: Iterable[str]) -> None:
+        """Look up where pending whales that left the mempool went: confirmed or dropped."""
+        for txid in sorted(set(txids) & self.pending_whales):
+            try:
+                status = await self._in_pool(self.transactions.tx_status, txid)
+            except UpstreamError as exc:
+                if txid not in self.unsettled:
+                    log.warning(
+                        "whale_status_unknown",
+                        txid=txid,
+                        reason=str(exc),
+                        hint="a mempool backend on Bitcoin Core without -txindex cannot look up"
+                        " transactions that left the mempool",
+                    )
+                self.unsettled.add(txid)
+                continue
+            if status is None or status.confirmed:
+                await self._settled(txid, status)
+
+    async def _settled(self, txid: str, status: TxStatus | None) -> None:
+        """Store a whale's final state (None: dropped) and tell the subscribers."""
+        self.pending_whales.discard(txid)
+        self.unsettled.discard(txid)
+        if status is None:
+            row = await run_orm(store.mark_dropped, txid)
+            event = "whale_dropped"
+        else:
+            when = None if status.block_time is None else datetime.fromtimestamp(status.block_time, UTC)  # fmt: skip
+            row = await run_orm(store.mark_confirmed, txid, status.block_height, when)
+            event = "whale_confirmed"
+        if row is not None:
+            self.stats.settled += 1
+            log.info(event, txid=txid, alert_id=row.id, block_height=row.block_height)
+            await publish(event_for(row, UPDATE))
+
+    async def _settle_periodically(self, stop: asyncio.Event) -> None:
+        while not await wait_or_stop(stop, self.config.settle_interval):
+            if self.unsettled:
+                await self.settle(set(self.unsettled))
+
+    async def _status(self, txid: str) -> TxStatus | None:
         try:
-            txids = json.loads(body)
-        except ValueError:
-            raise UpstreamError("mempool", "/api/mempool/txids", "not JSON") from None
-        if not isinstance(txids, list):
-            raise UpstreamError("mempool", "/api/mempool/txids", "not a list")
-        return [txid.lower() for txid in txids if isinstance(txid, str) and len(txid) == 64]
+            return await self._in_pool(self.transactions.tx_status, txid)
+        except UpstreamError:
+            return None
+
+    async def _tip_height(self) -> int | None:
+        try:
+            return int(await self._in_pool(self.transactions.tip_height))
+        except UpstreamError:
+            return None
 
     def _transaction(self, txid: str) -> object | None:
         """A transaction object, or None when it is gone (mined, evicted) or unreadable."""
         try:
-            _, body = fetch(self.session, "mempool", "GET", f"{self.config.http_url}/api/tx/{txid}")
-            return json.loads(body)
-        except UpstreamError as exc:  # 404: mined or evicted since the txids were listed
-            level = log.debug if exc.reason == "HTTP 404" else log.warning
-            level("resync_fetch_failed", txid=txid, reason=str(exc))
-        except ValueError:
-            self._parse_error("transaction is not JSON", txid=txid)
+            return self.transactions.tx(txid)
+        except UpstreamError as exc:
+            log.warning("resync_fetch_failed", txid=txid, reason=str(exc))
         return None
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     async def _in_pool(self, function: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
@@ -313,7 +457,7 @@ class MempoolFeed:
 
     async def _refresh_market(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self._in_pool(self.market.refresh, self.session, self.config.http_url)
+            await self._in_pool(self.market.refresh, self.backend)
             if await wait_or_stop(stop, self.config.market_refresh):
                 return
 
@@ -324,6 +468,16 @@ class MempoolFeed:
             if time.monotonic() - last_log >= self.config.stats_log_interval:
                 last_log = time.monotonic()
                 log.info("feed_stats", **self.stats.log_fields(time.time()))
+
+
+def _why(exc: BaseException) -> str:
+    """A disconnect's reason without the URL (the websockets library puts it in its messages)."""
+    if isinstance(exc, ConnectionClosed):
+        frame = exc.rcvd or exc.sent
+        if frame is not None:
+            return f"connection closed ({frame.code}{': ' + frame.reason if frame.reason else ''})"
+        return "connection lost"
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def loop(stop: asyncio.Event) -> None:

@@ -24,6 +24,8 @@ class FeedStats:
     parse_errors: int = 0
     reconnects: int = 0
     resyncs: int = 0
+    settled: int = 0
+    backend: str = ""
     last_error: str = ""
 
     def last_message_age(self, now: float) -> float | None:
@@ -37,6 +39,7 @@ class FeedStats:
             "parse_errors": self.parse_errors,
             "reconnects": self.reconnects,
             "resyncs": self.resyncs,
+            "settled": self.settled,
             "last_message_age_s": self.last_message_age(now),
         }
 
@@ -55,6 +58,7 @@ def store_stats(stats: FeedStats, now: datetime | None = None) -> None:
             "parse_errors": stats.parse_errors,
             "reconnects": stats.reconnects,
             "resyncs": stats.resyncs,
+            "backend": stats.backend[:120],
             "last_error": stats.last_error[:300],
             "updated_at": now or timezone.now(),
         },

@@ -1,27 +1,25 @@
 """The market facts the detector needs: recommended fee levels and the latest USD price.
 
 Both come from the mempool backend and are refreshed at most once a minute; a failed refresh keeps
-the previous values (and says so in the log). When the exchange price is unknown, the oracle's own
-latest price is used through `oracle_price_usd`.
+the previous values (and says so in the log). A backend without exchange prices (`USD: -1`) leaves
+the USD price unknown; the oracle's own latest price then stands in through `oracle_price_usd`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
 import structlog
 
 from alerts.detector import FeeLevels, MalformedData
-from core.http import UpstreamError, fetch
+from core.upstreams import UpstreamError
+from core.upstreams.mempool import MempoolClient
 
 log = structlog.get_logger(__name__)
 
 REFRESH_SECONDS = 60.0
-MAX_USD_PRICE = 10_000_000.0
 
 
 def oracle_price_usd() -> float | None:
@@ -44,31 +42,18 @@ class MarketData:
     def is_stale(self, now: float, max_age: float = REFRESH_SECONDS) -> bool:
         return self.refreshed_at is None or now - self.refreshed_at >= max_age
 
-    def refresh(self, session: requests.Session, base_url: str, now: float | None = None) -> None:
+    def refresh(self, backend: MempoolClient, now: float | None = None) -> None:
         """Fetch both values (blocking); keep the old one of any that fails."""
         self.refreshed_at = time.time() if now is None else now
         try:
-            self.fees = FeeLevels.from_json(
-                _get_json(session, f"{base_url}/api/v1/fees/recommended")
-            )
+            self.fees = FeeLevels.from_json(backend.fees())
         except (UpstreamError, MalformedData) as exc:
             log.warning("fee_levels_unavailable", reason=str(exc))
         try:
-            self.exchange_usd = _usd(_get_json(session, f"{base_url}/api/v1/prices"))
-        except (UpstreamError, MalformedData) as exc:
+            usd = backend.usd_price()
+        except UpstreamError as exc:
             log.warning("exchange_price_unavailable", reason=str(exc))
-
-
-def _get_json(session: requests.Session, url: str) -> object:
-    _, body = fetch(session, "mempool", "GET", url, limit=1_000_000)
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise MalformedData(f"{url.split('/api/', 1)[-1]} did not return JSON") from None
-
-
-def _usd(data: object) -> float:
-    price = data.get("USD") if isinstance(data, dict) else None
-    if type(price) not in (int, float) or not 0 < price < MAX_USD_PRICE:  # type: ignore[operator]
-        raise MalformedData("prices has no plausible USD price")
-    return float(price)  # type: ignore[arg-type]
+            return
+        if usd is None:
+            log.warning("exchange_price_unavailable", reason="the backend has no USD price (-1)")
+        self.exchange_usd = usd

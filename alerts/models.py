@@ -9,9 +9,13 @@ from alerts.detector import SATS_PER_BTC
 
 
 class AlertStatus(models.TextChoices):
+    """Where a whale stands: in the mempool, replaced (RBF), in a block, or gone without a block
+    (expired, evicted or in conflict with a mined transaction)."""
+
     PENDING = "pending", "pending"
     REPLACED = "replaced", "replaced"
     CONFIRMED = "confirmed", "confirmed"
+    DROPPED = "dropped", "dropped"
 
 
 class WhaleAlert(models.Model):
@@ -24,7 +28,13 @@ class WhaleAlert(models.Model):
     fee = models.BigIntegerField(help_text="satoshis")
     vsize = models.PositiveIntegerField(help_text="virtual bytes")
     fee_rate = models.FloatField(help_text="sat/vB")
-    rbf = models.BooleanField("RBF", help_text="signals BIP-125 replaceability")
+    effective_fee_rate = models.FloatField(
+        null=True, blank=True, help_text="sat/vB with its ancestors and descendants (CPFP)"
+    )
+    rbf = models.BooleanField(
+        "RBF",
+        help_text="signals BIP-125 replaceability (Bitcoin Core replaces any transaction by default)",
+    )
     urgency = models.FloatField(null=True, blank=True)
     expected_confirmation = models.CharField(max_length=16, null=True, blank=True)
     input_count = models.PositiveIntegerField()
@@ -36,7 +46,8 @@ class WhaleAlert(models.Model):
         max_length=16, choices=AlertStatus.choices, default=AlertStatus.PENDING
     )
     replaced_by = models.CharField(max_length=64, null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="the block's time")
+    block_height = models.PositiveIntegerField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
@@ -95,6 +106,9 @@ class FeedStatus(models.Model):
     parse_errors = models.BigIntegerField(default=0)
     reconnects = models.BigIntegerField(default=0)
     resyncs = models.BigIntegerField(default=0)
+    backend = models.CharField(
+        max_length=120, blank=True, default="", help_text="the backend's version and mode"
+    )
     last_error = models.CharField(max_length=300, blank=True, default="")
     updated_at = models.DateTimeField(null=True, blank=True)
 

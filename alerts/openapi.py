@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.models import AlertStatus
 from core.openapi import NUMBER_OR_NULL, TIME, TIME_OR_NULL, body, error, query, ref
 
+STATUSES = list(AlertStatus.values)
 _HOURS = query(
     "hours",
     {"type": "number", "exclusiveMinimum": 0, "maximum": 8784, "default": 24},
@@ -50,7 +52,7 @@ PATHS: dict[str, Any] = {
                 query("rbf_only", {"type": "boolean", "default": False}, "only BIP-125 signalling"),
                 query(
                     "status",
-                    {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
+                    {"type": "string", "enum": STATUSES},
                     "only alerts in this status",
                 ),
                 query(
@@ -109,7 +111,17 @@ SCHEMAS: dict[str, Any] = {
             "fee": {"type": "integer", "description": "satoshis"},
             "vsize": {"type": "integer", "description": "virtual bytes"},
             "fee_rate": {"type": "number", "description": "sat/vB"},
-            "rbf": {"type": "boolean", "description": "signals BIP-125 replaceability"},
+            "effective_fee_rate": {
+                **NUMBER_OR_NULL,
+                "description": "sat/vB with ancestors and descendants (CPFP); drives urgency",
+            },
+            "rbf": {
+                "type": "boolean",
+                "description": (
+                    "signals BIP-125 replaceability; Bitcoin Core replaces any unconfirmed"
+                    " transaction by default (full RBF), signalling or not"
+                ),
+            },
             "urgency": {**NUMBER_OR_NULL, "minimum": 0, "maximum": 1},
             "expected_confirmation": {
                 "type": ["string", "null"],
@@ -119,9 +131,10 @@ SCHEMAS: dict[str, Any] = {
             "output_count": {"type": "integer"},
             "largest_output_btc": {"type": "number"},
             "first_seen": TIME,
-            "status": {"type": "string", "enum": ["pending", "replaced", "confirmed"]},
+            "status": {"type": "string", "enum": STATUSES},
             "replaced_by": {"type": ["string", "null"]},
-            "confirmed_at": TIME_OR_NULL,
+            "confirmed_at": {**TIME_OR_NULL, "description": "the block's time"},
+            "block_height": {"type": ["integer", "null"], "description": "when confirmed"},
             "created_at": TIME,
         },
     },
@@ -142,11 +155,7 @@ SCHEMAS: dict[str, Any] = {
             "rbf_count": {"type": "integer"},
             "by_status": {
                 "type": "object",
-                "properties": {
-                    "pending": {"type": "integer"},
-                    "replaced": {"type": "integer"},
-                    "confirmed": {"type": "integer"},
-                },
+                "properties": {status: {"type": "integer"} for status in STATUSES},
             },
         },
     },

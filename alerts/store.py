@@ -7,7 +7,6 @@ consecutive and in commit order (what replay and gap detection rely on).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ def save_alert(alert: Alert, now: datetime | None = None) -> WhaleAlert | None:
                 fee=alert.fee,
                 vsize=alert.vsize,
                 fee_rate=alert.fee_rate,
+                effective_fee_rate=alert.effective_fee_rate,
                 rbf=alert.rbf,
                 urgency=alert.urgency,
                 expected_confirmation=alert.expected_confirmation,
@@ -45,24 +45,41 @@ def save_alert(alert: Alert, now: datetime | None = None) -> WhaleAlert | None:
 
 
 def mark_replaced(txid: str, by: str, now: datetime | None = None) -> WhaleAlert | None:
-    """Record that a pending alert was replaced (RBF); the changed alert, else None."""
+    """Record that an alert was replaced (RBF); the changed alert, else None.
+
+    A dropped alert can still turn out replaced: the backend may report the replacement a few
+    updates after the transaction left the mempool."""
     now = now or timezone.now()
-    changed = WhaleAlert.objects.filter(txid=txid, status=AlertStatus.PENDING).update(
+    unsettled = (AlertStatus.PENDING, AlertStatus.DROPPED)
+    changed = WhaleAlert.objects.filter(txid=txid, status__in=unsettled).update(
         status=AlertStatus.REPLACED, replaced_by=by, status_changed_at=now
     )
     return WhaleAlert.objects.get(txid=txid) if changed else None
 
 
-def mark_confirmed(txids: Iterable[str], now: datetime | None = None) -> list[WhaleAlert]:
-    """Record that pending alerts were mined; the changed alerts."""
+def mark_confirmed(
+    txid: str, block_height: int | None, block_time: datetime | None, now: datetime | None = None
+) -> WhaleAlert | None:
+    """Record that a pending (or dropped) alert was mined; the changed alert, else None."""
     now = now or timezone.now()
-    txids = list(txids)
-    pending = WhaleAlert.objects.filter(txid__in=txids, status=AlertStatus.PENDING)
-    ids = list(pending.values_list("id", flat=True))
-    WhaleAlert.objects.filter(id__in=ids).update(
-        status=AlertStatus.CONFIRMED, confirmed_at=now, status_changed_at=now
+    unsettled = (AlertStatus.PENDING, AlertStatus.DROPPED)
+    changed = WhaleAlert.objects.filter(txid=txid, status__in=unsettled).update(
+        status=AlertStatus.CONFIRMED,
+        block_height=block_height,
+        confirmed_at=block_time or now,
+        status_changed_at=now,
     )
-    return list(WhaleAlert.objects.filter(id__in=ids).order_by("id"))
+    return WhaleAlert.objects.get(txid=txid) if changed else None
+
+
+def mark_dropped(txid: str, now: datetime | None = None) -> WhaleAlert | None:
+    """Record that a pending alert left the mempool without a block; the changed alert, else
+    None."""
+    now = now or timezone.now()
+    changed = WhaleAlert.objects.filter(txid=txid, status=AlertStatus.PENDING).update(
+        status=AlertStatus.DROPPED, status_changed_at=now
+    )
+    return WhaleAlert.objects.get(txid=txid) if changed else None
 
 
 def pending_txids() -> set[str]:

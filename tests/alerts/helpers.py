@@ -56,18 +56,27 @@ def feed_config(simulator: MempoolSimulator, **overrides: Any) -> FeedConfig:
 
 
 @asynccontextmanager
-async def running_feed(simulator: MempoolSimulator, **overrides: Any) -> AsyncIterator[MempoolFeed]:
-    """A feed following the simulator, connected and past its first sync."""
+async def running_feed(
+    simulator: MempoolSimulator,
+    *,
+    wait_for_tracking: bool = True,
+    wait_for_baseline: bool = True,
+    **overrides: Any,
+) -> AsyncIterator[MempoolFeed]:
+    """A feed following the simulator, connected and past its first sync (unless told not to
+    wait for those)."""
     feed = MempoolFeed(feed_config(simulator, **overrides))
     stop = asyncio.Event()
     task = asyncio.create_task(feed.run(stop))
     try:
-        await simulator.wait_for_tracking()
-        await eventually(lambda: feed.has_baseline)
+        if wait_for_tracking:
+            await simulator.wait_for_tracking()
+        if wait_for_baseline:
+            await eventually(lambda: feed.has_baseline)
         yield feed
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 60)
 
 
 FEES = FeeLevels(fastest=20, half_hour=12, hour=8, economy=4, minimum=1)

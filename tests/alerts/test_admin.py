@@ -28,7 +28,7 @@ def alerts():
         stored_alert(btc=700, rbf=True),
         stored_alert(btc=6_000),
     )
-    store.mark_confirmed([huge.txid])
+    store.mark_confirmed(huge.txid, 900_001, None)
     return small, big, huge
 
 

@@ -259,9 +259,9 @@ async def test_alerts_the_channel_layer_missed_come_from_the_store(token, settin
     communicator = await subscriber(token)
     row = await inject(announce=False)
     assert (await frame_of_type(communicator, "whale_alert"))["id"] == row.id
-    changed = await database_sync_to_async(store.mark_confirmed)([row.txid])
+    changed = await database_sync_to_async(store.mark_confirmed)(row.txid, 900_001, None)
     update = await frame_of_type(communicator, "whale_update")
-    assert update["data"]["status"] == "confirmed" and update["id"] == changed[0].id
+    assert update["data"]["status"] == "confirmed" and update["id"] == changed.id
     await communicator.disconnect()
 
 

@@ -59,15 +59,17 @@ async def test_replaced_and_mined_whales_change_status(simulator, published):
     first, second = whale(rbf=True), whale()
     replacement = whale(rbf=True)
     async with running_feed(simulator):
-        await simulator.push(added=[first, second])
+        await simulator.add(first, second)
         await eventually(lambda: len(published.of_type("whale_alert")) == 2)
-        await simulator.push(added=[replacement], replaced=[(first["txid"], replacement)])
-        await simulator.push(mined=[second["txid"], replacement["txid"]])
+        await simulator.replace(first["txid"], replacement)  # in `removed` and `replaced`
+        block = await simulator.mine([second["txid"], replacement["txid"]])
         await eventually(lambda: len(published.of_type("whale_update")) == 3)
     replaced, confirmed = await stored(first["txid"]), await stored(second["txid"])
     assert replaced.status == AlertStatus.REPLACED
     assert replaced.replaced_by == replacement["txid"]
-    assert confirmed.status == AlertStatus.CONFIRMED and confirmed.confirmed_at is not None
+    assert confirmed.status == AlertStatus.CONFIRMED
+    assert confirmed.block_height == block.height
+    assert confirmed.confirmed_at.timestamp() == block.time
     updates = {u["data"]["txid"]: u["data"] for u in published.of_type("whale_update")}
     assert updates[first["txid"]]["status"] == "replaced"
     assert updates[first["txid"]]["replaced_by"] == replacement["txid"]
@@ -116,7 +118,7 @@ async def test_sequence_jump_resyncs_and_finds_the_missed_whale(simulator, publi
         frame = (await eventually(lambda: published.of_type("whale_alert")))[0]
         assert frame["data"]["txid"] == missed["txid"]
         assert feed.stats.resyncs == 1 and feed.stats.reconnects == 0
-    assert f"/api/tx/{missed['txid']}" in simulator.requests
+    assert f"/api/v1/tx/{missed['txid']}" in simulator.requests
 
 
 async def test_whale_during_an_outage_is_alerted_after_reconnecting(simulator, published):
@@ -136,16 +138,16 @@ async def test_whale_during_an_outage_is_alerted_after_reconnecting(simulator, p
         assert "503" in feed.stats.last_error or "ConnectionClosed" in feed.stats.last_error
 
 
-async def test_resync_fetches_a_bounded_number(simulator, published, json_logs):
-    async with running_feed(simulator, resync_max_tx=2, resync_concurrency=2) as feed:
-        for _ in range(5):
-            simulator.add_quietly(whale())
+async def test_resync_looks_at_every_unseen_transaction(simulator, published, json_logs):
+    async with running_feed(simulator, resync_concurrency=2) as feed:
+        simulator.add_quietly(*[whale() for _ in range(5)], *[minnow() for _ in range(20)])
         simulator.disconnect_all()
-        await eventually(lambda: feed.stats.resyncs == 1)
-        await eventually(lambda: len(published.of_type("whale_alert")) == 2)
+        await eventually(lambda: json_logs.events("feed_resynced"))
+        await eventually(lambda: len(published.of_type("whale_alert")) == 5)
+        assert feed.stats.resyncs == 1
     resynced = json_logs.events("feed_resynced")[0]
-    assert (resynced["unseen"], resynced["fetched"], resynced["skipped"]) == (5, 2, 3)
-    assert len([path for path in simulator.requests if path.startswith("/api/tx/")]) == 2
+    assert (resynced["unseen"], resynced["looked_at"], resynced["fetched"]) == (25, 25, 25)
+    assert len([path for path in simulator.requests if path.startswith("/api/v1/tx/")]) == 25
 
 
 async def test_a_transaction_gone_before_it_is_fetched_is_skipped(simulator, published):
@@ -157,7 +159,7 @@ async def test_a_transaction_gone_before_it_is_fetched_is_skipped(simulator, pub
         await eventually(lambda: feed.stats.resyncs == 1)
         frame = (await eventually(lambda: published.of_type("whale_alert")))[0]
     assert frame["data"]["txid"] == late["txid"]
-    assert f"/api/tx/{'ee' * 32}" in simulator.requests
+    assert f"/api/v1/tx/{'ee' * 32}" in simulator.requests
 
 
 async def test_silent_connection_is_dropped_by_keepalive_pings(simulator):

@@ -32,7 +32,7 @@ def alerts() -> list[WhaleAlert]:
         stored_alert(btc=800, rbf=True),
         stored_alert(btc=2_000, rbf=True),
     ]
-    store.mark_confirmed([rows[2].txid])
+    store.mark_confirmed(rows[2].txid, 900_001, None)
     store.mark_replaced(rows[1].txid, "ab" * 32)
     old = stored_alert(btc=5_000)
     WhaleAlert.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=30))
@@ -112,7 +112,7 @@ def test_summary(client, auth, alerts):
         "total_btc": 2_950.0,
         "avg_fee_rate": round(sum(row.fee_rate for row in alerts) / 3, 2),
         "rbf_count": 2,
-        "by_status": {"pending": 1, "replaced": 1, "confirmed": 1},
+        "by_status": {"pending": 1, "replaced": 1, "confirmed": 1, "dropped": 0},
     }
     WhaleAlert.objects.all().delete()
     empty = client.get("/api/whales/summary", **auth).json()

@@ -1,4 +1,5 @@
-"""The mempool simulator as a program: generated traffic, its REST answers, its command line."""
+"""The mempool simulator: the real backend's routes and frames (checked against what the real
+backend sent, in tests/fixtures/mempool-backend/), generated traffic, its command line."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pytest
 import requests
 from websockets.asyncio.client import connect
 
+from core.upstreams import GENESIS_HASHES
 from prices.exchange import ExchangePrices
-from simulators.mempool import load_prices, run_traffic
+from simulators.mempool import MempoolSimulator, load_prices, make_transaction, run_traffic
 from tests.support import PYTHON, ROOT, free_port, wait_for_port
+
+FIXTURES = ROOT / "tests" / "fixtures" / "mempool-backend"
 
 
 async def test_traffic_has_whales_and_blocks(simulator):
@@ -46,20 +50,85 @@ async def test_traffic_has_whales_and_blocks(simulator):
     assert any(update["mined"] for update in updates)
 
 
-async def test_rest_endpoints(simulator):
-    simulator.add_quietly({"txid": "ab" * 32, "vin": [], "vout": []})
-    get = lambda path: requests.get(simulator.url + path, timeout=5)  # noqa: E731
-    txids, fees, prices = await asyncio.gather(
-        *(
-            asyncio.to_thread(get, p)
-            for p in ("/api/mempool/txids", "/api/v1/fees/recommended", "/api/v1/prices")
-        )
+async def test_rest_routes_are_those_of_the_real_backend(simulator):
+    tx = make_transaction(random.Random(1))
+    simulator.add_quietly(tx)
+    block = simulator.mine_quietly()
+    waiting = make_transaction(random.Random(2))
+    simulator.add_quietly(waiting)
+    simulator.price_usd = None
+
+    def get(path: str) -> requests.Response:
+        return requests.get(simulator.url + path, timeout=5)
+
+    txids = await asyncio.to_thread(get, "/api/v1/mempool/txids")
+    assert txids.json() == [waiting["txid"]]
+    assert txids.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert (await asyncio.to_thread(get, "/api/v1/prices")).json()["USD"] == -1
+    assert (await asyncio.to_thread(get, "/api/v1/fees/recommended")).json()["fastestFee"] == 20
+    mined = (await asyncio.to_thread(get, f"/api/v1/tx/{tx['txid']}")).json()
+    assert mined["status"] == {
+        "confirmed": True,
+        "block_height": block.height,
+        "block_hash": block.hash,
+        "block_time": block.time,
+    }
+    status = await asyncio.to_thread(get, f"/api/v1/tx/{waiting['txid']}/status")
+    assert status.json() == {"confirmed": False}
+    unknown = await asyncio.to_thread(get, f"/api/v1/tx/{'cd' * 32}")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "No such mempool or blockchain transaction"}
+    info = (await asyncio.to_thread(get, "/api/v1/backend-info")).json()
+    assert (info["backend"], info["version"]) == ("none", "3.4-dev")
+    assert (await asyncio.to_thread(get, "/api/v1/blocks/tip/height")).text == str(block.height)
+    for bare in ("/api/mempool/txids", f"/api/tx/{tx['txid']}", "/mempool/txids", "/nowhere"):
+        answer = await asyncio.to_thread(get, bare)
+        assert answer.status_code == 404 and f"Cannot GET {bare}" in answer.text
+
+
+async def test_the_simulator_answers_as_the_real_backend_answered(simulator):
+    """Bodies and statuses of the real backend (captured) against the simulator's."""
+    real = json.loads((FIXTURES / "rest.json").read_text())
+    simulator.price_usd = None
+    answers = {}
+    for path in ("/api/v1/prices", "/api/mempool/txids", "/api/v1/fees/recommended"):
+        answers[path] = await asyncio.to_thread(requests.get, simulator.url + path, timeout=5)
+    assert answers["/api/v1/prices"].json()["USD"] == real["/api/v1/prices"]["body"]["USD"] == -1
+    assert answers["/api/mempool/txids"].status_code == real["/api/mempool/txids"]["status"]
+    assert set(answers["/api/v1/fees/recommended"].json()) == set(
+        real["/api/v1/fees/recommended"]["body"]
     )
-    assert txids.json() == ["ab" * 32] and txids.headers["Content-Type"] == "application/json"
-    assert fees.json()["fastestFee"] == 20 and prices.json()["USD"] == 60_000.0
-    assert (await asyncio.to_thread(get, f"/api/tx/{'ab' * 32}")).json()["txid"] == "ab" * 32
-    assert (await asyncio.to_thread(get, f"/api/tx/{'cd' * 32}")).status_code == 404
-    assert (await asyncio.to_thread(get, "/nowhere")).status_code == 404
+
+
+def test_transactions_have_the_keys_and_types_of_the_real_frames() -> None:
+    frames = json.loads((FIXTURES / "frames-lifecycle.json").read_text())
+    real = frames["added_whale (150 BTC @25 sat/vB; seq 1 = first update after sync)"]
+    [real_tx] = real["mempool-transactions"]["added"]
+    ours = make_transaction(random.Random(3), btc=150)
+    assert set(ours) >= set(real_tx) - {"replacement"}
+    assert set(ours["vin"][0]) == set(real_tx["vin"][0])
+    assert set(ours["vout"][0]) == set(real_tx["vout"][0])
+    for key in ("fee", "weight", "vsize", "firstSeen", "sigops"):
+        assert type(ours[key]) is type(real_tx[key]), key
+    assert type(ours["vout"][0]["value"]) is type(real_tx["vout"][0]["value"]) is int
+    assert ours["vin"][0]["prevout"] is real_tx["vin"][0]["prevout"] is None
+    assert ours["vsize"] == -(-ours["weight"] // 4)
+
+
+async def test_replacements_are_in_removed_and_replaced_like_the_real_ones(simulator):
+    frames = json.loads((FIXTURES / "frames-lifecycle.json").read_text())
+    [key] = [k for k in frames if k.startswith("rbf_replacement_in_mempool")]
+    real = frames[key]["mempool-transactions"]
+    old, new = make_transaction(random.Random(4)), make_transaction(random.Random(5))
+    simulator.add_quietly(old)
+    async with connect(simulator.ws_url) as socket:
+        await socket.send(json.dumps({"track-mempool": True}))
+        await simulator.wait_for_tracking()
+        await simulator.replace(old["txid"], new)
+        ours = json.loads(await socket.recv())["mempool-transactions"]
+    assert set(ours) == set(real)
+    assert real["removed"] == [real["replaced"][0]["replaced"]]
+    assert ours["removed"] == [ours["replaced"][0]["replaced"]] == [old["txid"]]
 
 
 def _noon(day: date) -> int:
@@ -109,11 +178,66 @@ def test_price_files_are_checked(tmp_path):
         load_prices(str(tmp_path / "missing.json"))
 
 
-async def test_a_non_json_request_closes_the_socket(simulator):
-    async with connect(simulator.ws_url) as socket:
-        await socket.send("hello")
+async def test_the_socket_is_quiet_until_the_mempool_changes_and_answers_pings(simulator):
+    async with connect(simulator.ws_url.replace("/api/v1/ws", "/any/path")) as socket:
+        await socket.send(json.dumps({"track-mempool": 1}))  # only `true` counts
+        await socket.send(json.dumps({"action": "ping"}))
+        assert await socket.recv() == '{"pong": true}'
+        assert not simulator.tracking
+        await socket.send(json.dumps({"track-mempool": True}))
+        await simulator.wait_for_tracking()
+        await socket.send("hello")  # not JSON: the backend closes the socket
         await socket.wait_closed()
-        assert socket.close_code == 1003
+
+
+async def test_a_restart_starts_the_counter_again_and_sends_the_catch_up(simulator):
+    simulator.add_quietly(make_transaction(random.Random(6)))
+    simulator.mine_quietly()
+    waiting = make_transaction(random.Random(7))
+    simulator.add_quietly(waiting)
+    simulator.restart()
+    async with connect(simulator.ws_url) as socket:
+        await socket.send(json.dumps({"track-mempool": True}))
+        frames = [json.loads(await socket.recv()) for _ in range(4)]
+        await simulator.add(make_transaction(random.Random(8)))
+        live = json.loads(await socket.recv())
+    mined, loading, everything, loaded = frames
+    assert mined["mempool-transactions"]["sequence"] == 0 and mined["mempool-transactions"]["mined"]
+    assert loading == {"loadingIndicators": {"mempool": 0}} and loaded == {"loadingIndicators": {}}
+    assert [tx["txid"] for tx in everything["mempool-transactions"]["added"]] == [waiting["txid"]]
+    assert live["mempool-transactions"]["sequence"] == 1
+
+
+async def test_an_old_backend_ignores_track_mempool():
+    simulator = await MempoolSimulator(version="2.5.0").start()
+    try:
+        async with connect(simulator.ws_url) as socket:
+            await socket.send(json.dumps({"track-mempool": True}))
+            await socket.send(json.dumps({"action": "ping"}))
+            assert await socket.recv() == '{"pong": true}'
+        assert not simulator.tracking
+    finally:
+        await simulator.stop()
+
+
+async def test_in_esplora_mode_transactions_come_from_electrs():
+    simulator = await MempoolSimulator(backend="esplora").start()
+    try:
+        tx = make_transaction(random.Random(9))
+        simulator.add_quietly(tx)
+
+        def get(url: str) -> requests.Response:
+            return requests.get(url, timeout=5)
+
+        backend = await asyncio.to_thread(get, simulator.url + "/api/v1/mempool/txids")
+        electrs = await asyncio.to_thread(get, simulator.electrs_url + "/mempool/txids")
+        fetched = await asyncio.to_thread(get, f"{simulator.electrs_url}/tx/{tx['txid']}")
+        genesis = await asyncio.to_thread(get, simulator.electrs_url + "/block-height/0")
+    finally:
+        await simulator.stop()
+    assert backend.status_code == 404 and electrs.json() == [tx["txid"]]
+    assert fetched.json()["txid"] == tx["txid"]
+    assert GENESIS_HASHES[genesis.text] == "main"
 
 
 def test_command_line_serves_live_traffic(tmp_path):

@@ -20,7 +20,10 @@
     fee_rate: (id, data) => data.fee_rate + " sat/vB",
     rbf: (id, data) => (data.rbf ? "yes" : "no"),
     expected: (id, data) => data.expected_confirmation,
-    status: (id, data) => data.status + (data.replaced_by ? " by " + data.replaced_by.slice(0, 12) + "…" : ""),
+    status: (id, data) =>
+      data.status +
+      (data.replaced_by ? " by " + data.replaced_by.slice(0, 12) + "…" : "") +
+      (data.block_height ? " in block " + data.block_height : ""),
     status_short: (id, data) => data.status,
   };
 
