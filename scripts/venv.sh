@@ -20,7 +20,8 @@ if [ -n "${PYTHON:-}" ]; then
     exit 1
   fi
   if ! "$PYTHON" -I -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    echo "oracle: PYTHON=$PYTHON is not Python 3.11 or newer" >&2
+    echo "oracle: PYTHON=$PYTHON does not run as Python 3.11 or newer" \
+      "($("$PYTHON" --version 2>&1 | head -n 1))" >&2
     exit 1
   fi
   python=$PYTHON

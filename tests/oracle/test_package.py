@@ -71,7 +71,6 @@ def elsewhere(tmp_path: Path, installed: Path) -> dict[str, str]:
     return {
         "PATH": f"{installed}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(tmp_path),
-        "LOG_FORMAT": "json",
     }
 
 
@@ -122,4 +121,4 @@ def test_daphne_serves_the_installed_package(tmp_path, elsewhere):
         assert get(f"{service.url}/static/core/api-docs.css") == 200  # a static file
     finally:
         service.stop()
-    assert service.log_lines()  # JSON logs: not a terminal
+    assert service.log_lines()  # JSON logs by default: stderr is not a terminal
