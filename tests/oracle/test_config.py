@@ -89,6 +89,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ),
         ("REDIS_URL", "127.0.0.1:6379", "REDIS_URL must be a URL starting with redis://"),
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL must be a database URL"),
+        ("DATABASE_URL", "postgres://x@db:notaport/y", "DATABASE_URL must be a database URL"),
         ("PRICE_SOURCE", "esplora,coinbase", "PRICE_SOURCE must be a comma-separated list"),
         ("PRICE_SOURCE", "esplora,esplora", "PRICE_SOURCE must be a comma-separated list"),
         ("WHALE_MIN_BTC", "lots", "WHALE_MIN_BTC must be a number > 0"),
