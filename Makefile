@@ -1,20 +1,22 @@
-# Two commands for a fresh machine with Python 3.11: `make run` and `make test`; `make demo` runs
-# everything on a simulated node.
-PYTHON ?= python3.11
+# Two commands for a fresh machine with Python 3.11, 3.12 or 3.13: `make run` and `make test`;
+# `make demo` runs everything on a simulated node. .venv takes PYTHON=/path/to/python3.X when
+# given, else the newest python3.13, python3.12, python3.11 or python3 on PATH (scripts/venv.sh
+# says which). `make run` and `make demo` install the runtime set (requirements.txt); `make test`
+# and the lint targets add the test and lint tools (requirements-dev.txt).
+PYTHON ?=
+export PYTHON
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo test install migrate lint format clean
+.PHONY: run demo test install install-dev migrate lint format config-docs clean
 
-$(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+install:
+	@scripts/venv.sh $(VENV) requirements.txt
 
-install: $(VENV)/.installed
+install-dev:
+	@scripts/venv.sh $(VENV) requirements-dev.txt
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -26,16 +28,20 @@ run: migrate
 demo: install
 	$(PY) -m simulators.demo --host $(HOST) --port $(PORT)
 
-test: install
+test: install-dev
 	scripts/test.sh
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The README's configuration table and .env.example, from the declaration in oracle/config.py.
+config-docs: install
+	$(PY) scripts/config_docs.py
+
 clean:
-	rm -rf $(VENV) .coverage htmlcov
+	rm -rf $(VENV) $(VENV)-3.* .coverage htmlcov build *.egg-info

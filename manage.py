@@ -1,16 +1,7 @@
 #!/usr/bin/env python
-"""Django's command-line utility for the oracle service."""
+"""Django's command-line utility for the oracle service (the `oracle` command of a checkout)."""
 
-import os
-import sys
-
-
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oracle.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-
+from oracle.cli import main
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,20 @@
 """Read and validate the service's configuration from environment variables, in one place.
 
-Every variable of the configuration contract is parsed here with its default. A bad value raises
-`ConfigError` whose message names the variable and the expected form; `oracle.settings` turns it
+Each variable is declared once, in `VARIABLES`: its name, default, parser and one-line meaning.
+From that list come the validated `Config` (`load_config`), the Django settings of the same names
+(`oracle.settings` takes `Config.settings()` whole), the README's configuration table and
+`.env.example` (both written by `scripts/config_docs.py`; a test fails when they drift). Adding a
+variable is adding one `Variable(...)` entry.
+
+Variables are parsed in the order declared, so a default or a check may use a variable declared
+before it (`DATABASE_URL` defaults to a file in `ORACLE_DATA_DIR`). A bad value raises
+`ConfigError`, whose message names the variable and the expected form; `oracle.settings` turns it
 into a one-line start-up failure.
+
+A `.env` file of `NAME=value` lines in the working directory (or the file `ORACLE_ENV_FILE` names)
+is read first; a variable set in the real environment wins over the file. The parser is ours, not
+python-dotenv: it is thirty lines, adds no dependency, and accepts only the plain `NAME=value`
+syntax that systemd's `EnvironmentFile=` and Procfile runners read too, so one file serves all three.
 """
 
 from __future__ import annotations
@@ -10,9 +22,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -21,8 +35,10 @@ PRICE_SOURCES = ("esplora", "bitcoind")
 LOG_FORMATS = ("json", "console")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_KEY_FILE = "secret_key"
+ENV_FILE = ".env"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_ENV_LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)")
 
 
 class ConfigError(ValueError):
@@ -34,92 +50,79 @@ class ConfigError(ValueError):
         self.name = name
 
 
+@dataclass
+class Loading:
+    """What a parser or a computed default may look at: the variables parsed so far."""
+
+    values: dict[str, Any]
+    explicit: set[str]  # names given a non-blank value by the environment or the .env file
+    stderr_is_tty: bool
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+# parse(name, text, loading) -> value; text is the stripped value, or the default when the
+# variable is unset or blank (None when there is no default).
+Parser = Callable[[str, str | None, Loading], Any]
+Default = str | Callable[[Loading], str] | None
+
+
 @dataclass(frozen=True)
-class Config:
-    """The validated configuration; field names are the variable names in lower case."""
+class Variable:
+    """One environment variable of the configuration contract."""
 
-    django_secret_key: str
-    django_debug: bool
-    django_allowed_hosts: tuple[str, ...]
-    django_csrf_trusted_origins: tuple[str, ...]
-    oracle_data_dir: Path
-    database_url: str
-    redis_url: str | None
-    duckdb_path: Path
-    electrs_url: str
-    mempool_url: str
-    mempool_ws_url: str
-    bitcoin_rpc_url: str
-    bitcoin_rpc_configured: bool
-    bitcoin_rpc_cookie_file: Path | None
-    bitcoin_rpc_user: str | None
-    bitcoin_rpc_password: str | None
-    price_source: tuple[str, ...]
-    log_format: str
-    log_level: str
-    http_connect_timeout: float
-    http_read_timeout: float
-    http_retries: int
-    health_check_timeout: float
-    health_cache_seconds: float
-    health_sample_seconds: float
-    health_gap_days: int
-    health_retention_days: int
-    health_disabled_checks: tuple[str, ...]
-    price_window_days: int
-    price_update_seconds: float
-    price_min_usd: float
-    price_max_usd: float
-    price_min_outputs: int
-    price_max_deviation: float
-    price_freshness_grace_seconds: float
-    whale_min_btc: float
-    whale_min_usd: float | None
-    oracle_admin_user: str | None
-    oracle_admin_password: str | None
+    name: str
+    default: Default  # the text used when unset; computed from earlier variables; None: unset
+    parse: Parser
+    meaning: str  # one line, for the README table and .env.example
+    shown_default: str | None = None  # how the docs describe a default computed at start-up
+    setting: str | None = ""  # Django setting name: "" for the variable's own, None for none
+    to_setting: Callable[[Any], Any] = field(default=lambda value: value)
+    in_env_file: bool = True  # False: only the real environment can set it
+
+    @property
+    def setting_name(self) -> str | None:
+        return self.name if self.setting == "" else self.setting
 
 
-class _Env:
-    """Typed accessors over an environment mapping; each raises ConfigError on a bad value."""
+@dataclass(frozen=True)
+class Derived:
+    """A setting computed from the variables, not read from the environment."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
+    setting: str
+    compute: Callable[[Loading], Any]
 
-    def raw(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        if value is None or value.strip() == "":
-            return None
-        return value.strip()
 
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.raw(name)
-        return default if value is None else value
+# -- parsers -------------------------------------------------------------------------------------
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
+
+def text() -> Parser:
+    return lambda name, value, loading: value
+
+
+def boolean() -> Parser:
+    def parse(name: str, value: str | None, loading: Loading) -> bool:
+        lowered = (value or "").lower()
+        if lowered in _TRUE:
             return True
-        if value.lower() in _FALSE:
+        if lowered in _FALSE:
             return False
         raise ConfigError(name, "a boolean (true/false, 1/0, yes/no, on/off)", value)
 
-    def number(
-        self,
-        name: str,
-        default: float | None,
-        *,
-        minimum: float = 0.0,
-        allow_zero: bool = False,
-        cast: Callable[[str], float] = float,
-    ) -> float | None:
-        value = self.raw(name)
+    return parse
+
+
+def number(
+    *, minimum: float = 0.0, allow_zero: bool = False, cast: Callable[[str], float] = float
+) -> Parser:
+    kind = "an integer" if cast is int else "a number"
+    bound = f">= {minimum:g}" if allow_zero else f"> {minimum:g}"
+    expected = f"{kind} {bound}"
+
+    def parse(name: str, value: str | None, loading: Loading) -> float | None:
         if value is None:
-            return default
-        kind = "an integer" if cast is int else "a number"
-        bound = f">= {minimum:g}" if allow_zero else f"> {minimum:g}"
-        expected = f"{kind} {bound}"
+            return None
         try:
             parsed = cast(value)
         except ValueError:
@@ -130,13 +133,19 @@ class _Env:
             raise ConfigError(name, expected, value)
         return parsed
 
-    def integer(self, name: str, default: int, *, minimum: int = 1) -> int:
-        return int(self.number(name, default, minimum=minimum, allow_zero=True, cast=int))
+    return parse
 
-    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
-        value = self.text(name, default)
-        assert value is not None
-        expected = f"a URL starting with {' or '.join(s + '://' for s in schemes)} and a host"
+
+def integer(*, minimum: int = 1) -> Parser:
+    return number(minimum=minimum, allow_zero=True, cast=int)
+
+
+def url(*schemes: str) -> Parser:
+    expected = f"a URL starting with {' or '.join(s + '://' for s in schemes)} and a host"
+
+    def parse(name: str, value: str | None, loading: Loading) -> str | None:
+        if value is None:
+            return None
         try:
             parts = urlsplit(value)
             parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -146,156 +155,427 @@ class _Env:
             raise ConfigError(name, expected, _redact(value))
         return value.rstrip("/")
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...], *, upper=False) -> str:
-        value = self.text(name, default)
-        assert value is not None
-        value = value.upper() if upper else value.lower()
+    return parse
+
+
+def choice(*choices: str, upper: bool = False) -> Parser:
+    def parse(name: str, value: str | None, loading: Loading) -> str:
+        value = (value or "").upper() if upper else (value or "").lower()
         if value not in choices:
             raise ConfigError(name, f"one of {', '.join(choices)}", value)
         return value
 
-    def csv(self, name: str, default: str) -> tuple[str, ...]:
-        value = self.text(name, default) or ""
-        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return parse
 
 
-def _redact(url: str) -> str:
+def csv(
+    item: Callable[[str], bool] = lambda item: True, expected: str = "", *, required: bool = False
+) -> Parser:
+    """A comma-separated list; each item must pass `item`, none may repeat when `required`."""
+
+    def parse(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+        items = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+        bad = any(not item(part) for part in items)
+        if bad or (required and (not items or len(set(items)) != len(items))):
+            raise ConfigError(name, expected, value)
+        return items
+
+    return parse
+
+
+def path(*, resolve: bool = False) -> Parser:
+    def parse(name: str, value: str | None, loading: Loading) -> Path | None:
+        if value is None:
+            return None
+        chosen = Path(value).expanduser()
+        return chosen.resolve() if resolve else chosen
+
+    return parse
+
+
+def greater_than(other: str, parser: Parser) -> Parser:
+    """`parser`, then the value must exceed the variable `other` (declared before)."""
+
+    def parse(name: str, value: str | None, loading: Loading) -> Any:
+        parsed = parser(name, value, loading)
+        if parsed <= loading[other]:
+            raise ConfigError(name, f"greater than {other} ({loading[other]:g})")
+        return parsed
+
+    return parse
+
+
+def _redact(value: str) -> str:
     """Hide a password in a URL before it appears in an error message."""
-    parts = urlsplit(url)
+    parts = urlsplit(value)
     if parts.password is None:
-        return url
+        return value
     host = parts.netloc.rsplit("@", 1)[-1]
     return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
-def _database_url(env: _Env, data_dir: Path) -> str:
-    default = f"sqlite:///{data_dir / 'oracle.sqlite3'}"
-    value = env.text("DATABASE_URL", default)
+def _database_url(name: str, value: str | None, loading: Loading) -> str:
     assert value is not None
     expected = "a database URL: sqlite:///PATH or postgres://USER@HOST:PORT/NAME"
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in ("sqlite", "postgres", "postgresql", "pgsql"):
-        raise ConfigError("DATABASE_URL", expected, _redact(value))
+        raise ConfigError(name, expected, _redact(value))
     try:
         dj_database_url.parse(value)
     except ValueError:
-        raise ConfigError("DATABASE_URL", expected, _redact(value)) from None
+        raise ConfigError(name, expected, _redact(value)) from None
     return value
 
 
-def _price_sources(env: _Env) -> tuple[str, ...]:
-    sources = env.csv("PRICE_SOURCE", "esplora")
-    expected = "a comma-separated list of esplora, bitcoind (tried in that order)"
-    if (
-        not sources
-        or any(s not in PRICE_SOURCES for s in sources)
-        or len(set(sources)) != len(sources)
-    ):
-        raise ConfigError("PRICE_SOURCE", expected, env.raw("PRICE_SOURCE"))
-    return sources
-
-
-def _check_names(env: _Env) -> tuple[str, ...]:
-    names = env.csv("HEALTH_DISABLED_CHECKS", "")
-    if any(not re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in names):
-        raise ConfigError(
-            "HEALTH_DISABLED_CHECKS",
-            "a comma-separated list of check names such as mempool_feed,bitcoin_rpc",
-            env.raw("HEALTH_DISABLED_CHECKS"),
-        )
-    return names
-
-
-def _secret_key(env: _Env, debug: bool, data_dir: Path) -> str:
+def _secret_key(name: str, value: str | None, loading: Loading) -> str:
     """The explicit key; in debug a fixed development key; otherwise one generated once on disk.
 
     Production never runs with a key known to anyone else: without DJANGO_SECRET_KEY a random key
     is created in ORACLE_DATA_DIR/secret_key (mode 0600) and reused by every process of the host.
     """
-    key = env.raw("DJANGO_SECRET_KEY")
-    if key is not None:
-        if len(key) < 32:
-            raise ConfigError("DJANGO_SECRET_KEY", "at least 32 characters long")
-        return key
-    if debug:
+    if value is not None:
+        if len(value) < 32:
+            raise ConfigError(name, "at least 32 characters long")
+        return value
+    if loading["DJANGO_DEBUG"]:
         return "django-insecure-development-key-only-used-with-DJANGO_DEBUG-on"
-    path = data_dir / SECRET_KEY_FILE
+    data_dir: Path = loading["ORACLE_DATA_DIR"]
+    key_path = data_dir / SECRET_KEY_FILE
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            stored = path.read_text().strip()
+            stored = key_path.read_text().strip()
         else:
             stored = secrets.token_urlsafe(50)
             with os.fdopen(fd, "w") as handle:
                 handle.write(stored + "\n")
     except OSError as exc:
         raise ConfigError(
-            "DJANGO_SECRET_KEY",
-            f"set, because no key can be kept in {path} ({exc.strerror})",
+            name, f"set, because no key can be kept in {key_path} ({exc.strerror})"
         ) from None
     if len(stored) < 32:
-        raise ConfigError("DJANGO_SECRET_KEY", f"set, because {path} holds no usable key")
+        raise ConfigError(name, f"set, because {key_path} holds no usable key")
     return stored
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> Config:
-    """Parse the environment into a Config, raising ConfigError on the first bad value."""
-    env = _Env(os.environ if environ is None else environ)
-    debug = env.boolean("DJANGO_DEBUG", False)
-    data_dir = Path(env.text("ORACLE_DATA_DIR", "data") or "data").expanduser().resolve()
-    duckdb_path = Path(env.text("DUCKDB_PATH") or data_dir / "prices.duckdb").expanduser()
-    redis_url = env.raw("REDIS_URL")
-    if redis_url is not None:
-        redis_url = env.url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
-    cookie = env.raw("BITCOIN_RPC_COOKIE_FILE")
-    whale_min_usd = env.number("WHALE_MIN_USD", None)
-    price_min_usd = env.number("PRICE_MIN_USD", 10_000.0)
-    price_max_usd = env.number("PRICE_MAX_USD", 500_000.0)
-    if price_max_usd <= price_min_usd:
-        raise ConfigError("PRICE_MAX_USD", f"greater than PRICE_MIN_USD ({price_min_usd:g})")
-    sources = _price_sources(env)
-    return Config(
-        django_secret_key=_secret_key(env, debug, data_dir),
-        django_debug=debug,
-        django_allowed_hosts=env.csv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
-        django_csrf_trusted_origins=env.csv("DJANGO_CSRF_TRUSTED_ORIGINS", ""),
-        oracle_data_dir=data_dir,
-        database_url=_database_url(env, data_dir),
-        redis_url=redis_url,
-        duckdb_path=duckdb_path,
-        electrs_url=env.url("ELECTRS_URL", "http://localhost:3001", ("http", "https")),
-        mempool_url=env.url("MEMPOOL_URL", "http://localhost:8999", ("http", "https")),
-        mempool_ws_url=env.url("MEMPOOL_WS_URL", "ws://localhost:8999/api/v1/ws", ("ws", "wss")),
-        bitcoin_rpc_url=env.url("BITCOIN_RPC_URL", "http://127.0.0.1:8332", ("http", "https")),
-        bitcoin_rpc_configured=env.raw("BITCOIN_RPC_URL") is not None or "bitcoind" in sources,
-        bitcoin_rpc_cookie_file=Path(cookie).expanduser() if cookie else None,
-        bitcoin_rpc_user=env.raw("BITCOIN_RPC_USER"),
-        bitcoin_rpc_password=env.raw("BITCOIN_RPC_PASSWORD"),
-        price_source=sources,
-        log_format=env.choice("LOG_FORMAT", "console" if debug else "json", LOG_FORMATS),
-        log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
-        http_connect_timeout=env.number("HTTP_CONNECT_TIMEOUT", 3.0),
-        http_read_timeout=env.number("HTTP_READ_TIMEOUT", 30.0),
-        http_retries=env.integer("HTTP_RETRIES", 2, minimum=0),
-        health_check_timeout=env.number("HEALTH_CHECK_TIMEOUT", 2.0),
-        health_cache_seconds=env.number("HEALTH_CACHE_SECONDS", 5.0, allow_zero=True),
-        health_sample_seconds=env.number("HEALTH_SAMPLE_SECONDS", 60.0),
-        health_gap_days=env.integer("HEALTH_GAP_DAYS", 7),
-        health_retention_days=env.integer("HEALTH_RETENTION_DAYS", 30),
-        health_disabled_checks=_check_names(env),
-        price_window_days=env.integer("PRICE_WINDOW_DAYS", 7),
-        price_update_seconds=env.number("PRICE_UPDATE_SECONDS", 600.0),
-        price_min_usd=price_min_usd,
-        price_max_usd=price_max_usd,
-        price_min_outputs=env.integer("PRICE_MIN_OUTPUTS", 1000, minimum=0),
-        price_max_deviation=env.number("PRICE_MAX_DEVIATION", 0.2),
-        price_freshness_grace_seconds=env.number(
-            "PRICE_FRESHNESS_GRACE_SECONDS", 3600.0, allow_zero=True
-        ),
-        whale_min_btc=env.number("WHALE_MIN_BTC", 100.0),
-        whale_min_usd=whale_min_usd,
-        oracle_admin_user=env.raw("ORACLE_ADMIN_USER"),
-        oracle_admin_password=env.raw("ORACLE_ADMIN_PASSWORD"),
-    )
+def _is_check_name(name: str) -> bool:
+    return re.fullmatch(r"[a-z][a-z0-9_]*", name) is not None
+
+
+# -- the declaration -----------------------------------------------------------------------------
+
+SECONDS = number()
+SECONDS_OR_ZERO = number(allow_zero=True)
+DAYS = integer()
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "ORACLE_ENV_FILE", ENV_FILE, path(),
+        "File of `NAME=value` lines read at start (relative to the working directory); the environment wins over it.",
+        setting=None, in_env_file=False,
+    ),
+    Variable(
+        "DJANGO_DEBUG", "false", boolean(),
+        "Debug mode (never in production).",
+        setting="DEBUG",
+    ),
+    Variable(
+        "ORACLE_DATA_DIR", "./data", path(resolve=True),
+        "Where the SQLite database, the DuckDB price file and the generated secret key live (relative to the working directory).",
+    ),
+    Variable(
+        "DJANGO_SECRET_KEY", None, _secret_key,
+        "Django's signing key, ≥ 32 characters.",
+        shown_default="generated into `$ORACLE_DATA_DIR/secret_key`", setting="SECRET_KEY",
+    ),
+    Variable(
+        "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", csv(),
+        "Host names served; also the allowed browser `Origin`s for WebSockets.",
+        setting="ALLOWED_HOSTS", to_setting=list,
+    ),
+    Variable(
+        "DJANGO_CSRF_TRUSTED_ORIGINS", "", csv(),
+        "Origins trusted for admin form posts behind a TLS proxy, e.g. `https://oracle.example`.",
+        setting="CSRF_TRUSTED_ORIGINS", to_setting=list,
+    ),
+    Variable(
+        "DATABASE_URL", lambda v: f"sqlite:///{v['ORACLE_DATA_DIR'] / 'oracle.sqlite3'}", _database_url,
+        "Django database; `postgres://USER@HOST:PORT/NAME` for PostgreSQL.",
+        shown_default="`sqlite:///$ORACLE_DATA_DIR/oracle.sqlite3`", setting=None,
+    ),
+    Variable(
+        "REDIS_URL", None, url("redis", "rediss", "unix"),
+        "`redis://HOST:6379/0`: channel layer shared by several web processes.",
+        shown_default="unset (in-memory channel layer)",
+    ),
+    Variable(
+        "DUCKDB_PATH", lambda v: str(v["ORACLE_DATA_DIR"] / "prices.duckdb"), path(),
+        "The daily price series.",
+        shown_default="`$ORACLE_DATA_DIR/prices.duckdb`",
+    ),
+    Variable(
+        "ELECTRS_URL", "http://localhost:3001", url("http", "https"),
+        "Esplora HTTP API of your electrs.",
+    ),
+    Variable(
+        "MEMPOOL_URL", "http://localhost:8999", url("http", "https"),
+        "mempool.space backend REST API.",
+    ),
+    Variable(
+        "MEMPOOL_WS_URL", "ws://localhost:8999/api/v1/ws", url("ws", "wss"),
+        "mempool.space backend WebSocket.",
+    ),
+    Variable(
+        "BITCOIN_RPC_URL", "http://127.0.0.1:8332", url("http", "https"),
+        "Bitcoin Core JSON-RPC.",
+    ),
+    Variable(
+        "BITCOIN_RPC_COOKIE_FILE", None, path(),
+        "Path of Core's `.cookie` (preferred auth).",
+    ),
+    Variable(
+        "BITCOIN_RPC_USER", None, text(),
+        "RPC user, when no cookie file.",
+    ),
+    Variable(
+        "BITCOIN_RPC_PASSWORD", None, text(),
+        "RPC password, when no cookie file.",
+    ),
+    Variable(
+        "PRICE_SOURCE", "esplora",
+        csv(lambda s: s in PRICE_SOURCES, "a comma-separated list of esplora, bitcoind (tried in that order)", required=True),
+        "Block source for the oracle: `esplora`, `bitcoind`, or an ordered fallback list such as `esplora,bitcoind`.",
+    ),
+    Variable(
+        "PRICE_WINDOW_DAYS", "7", DAYS,
+        "Complete days `update_prices` keeps filled.",
+    ),
+    Variable(
+        "PRICE_UPDATE_SECONDS", "600", SECONDS,
+        "How often the worker looks for missing days.",
+    ),
+    Variable(
+        "PRICE_MIN_USD", "10000", number(),
+        "A day's price below this is stored as invalid.",
+    ),
+    Variable(
+        "PRICE_MAX_USD", "500000", greater_than("PRICE_MIN_USD", number()),
+        "A day's price above this is stored as invalid.",
+    ),
+    Variable(
+        "PRICE_MIN_OUTPUTS", "1000", integer(minimum=0),
+        "Fewer histogram outputs than this makes a day invalid.",
+    ),
+    Variable(
+        "PRICE_MAX_DEVIATION", "0.2", number(),
+        "A larger spread (`deviation`: 0 tight … 0.25 no cluster) makes a day invalid.",
+    ),
+    Variable(
+        "PRICE_FRESHNESS_GRACE_SECONDS", "3600", SECONDS_OR_ZERO,
+        "How long after midnight + 6 blocks yesterday may still be missing before `price_freshness` is degraded.",
+    ),
+    Variable(
+        "WHALE_MIN_BTC", "100", number(),
+        "A transaction moving at least this many BTC is a whale.",
+    ),
+    Variable(
+        "WHALE_MIN_USD", None, number(),
+        "Also a whale when its USD value reaches this (at the backend's exchange price).",
+    ),
+    Variable(
+        "ALERTS_AUTH_TIMEOUT", "5", SECONDS,
+        "Seconds a subscriber has to send its `auth` message when no token came with the handshake.",
+    ),
+    Variable(
+        "ALERTS_SESSION_CHECK_SECONDS", "30", SECONDS,
+        "How often each subscriber's token is re-checked and a heartbeat sent (a revoked token is closed within twice this).",
+    ),
+    Variable(
+        "ALERTS_MAX_FRAME_BYTES", "65536", integer(),
+        "Largest frame a subscriber may send.",
+    ),
+    Variable(
+        "ALERTS_MAX_MESSAGES_PER_SECOND", "20", integer(),
+        "A subscriber sending more messages a second is closed (4429).",
+    ),
+    Variable(
+        "ALERTS_CLIENT_QUEUE", "500", integer(),
+        "Messages waiting for one slow subscriber before it is closed (4409) and told to resume.",
+    ),
+    Variable(
+        "ALERTS_REPLAY_PAGE", "200", integer(),
+        "Stored alerts read per page when a subscriber resumes with `since_id`.",
+    ),
+    Variable(
+        "ALERTS_RELAY_POLL_SECONDS", "0.1", SECONDS,
+        "Without `REDIS_URL`: how often a web process with subscribers reads new alerts from the database.",
+    ),
+    Variable(
+        "ALERTS_SAFETY_POLL_SECONDS", "5", SECONDS,
+        "With `REDIS_URL`: how often the database is still read, in case the channel layer lost an alert.",
+    ),
+    Variable(
+        "HEALTH_CHECK_TIMEOUT", "2", SECONDS,
+        "Seconds each health check may take.",
+    ),
+    Variable(
+        "HEALTH_CACHE_SECONDS", "5", SECONDS_OR_ZERO,
+        "How long `/health` reuses check results.",
+    ),
+    Variable(
+        "HEALTH_SAMPLE_SECONDS", "60", SECONDS,
+        "How often the worker records every check in the history.",
+    ),
+    Variable(
+        "HEALTH_GAP_DAYS", "7", DAYS,
+        "Complete days `/health` inspects for missing prices.",
+    ),
+    Variable(
+        "HEALTH_RETENTION_DAYS", "30", DAYS,
+        "Check history older than this is pruned.",
+    ),
+    Variable(
+        "HEALTH_DISABLED_CHECKS", "",
+        csv(_is_check_name, "a comma-separated list of check names such as mempool_feed,bitcoin_rpc"),
+        "Check names to leave out, e.g. `bitcoin_rpc,mempool_feed` when you run no Core RPC or mempool backend.",
+    ),
+    Variable(
+        "HTTP_CONNECT_TIMEOUT", "3", SECONDS,
+        "Seconds to connect, for every call to an upstream.",
+    ),
+    Variable(
+        "HTTP_READ_TIMEOUT", "30", SECONDS,
+        "Seconds to wait for an answer, for every call to an upstream.",
+    ),
+    Variable(
+        "HTTP_RETRIES", "2", integer(minimum=0),
+        "Retries of idempotent upstream calls (GET/HEAD) on connection errors and 502/503/504.",
+    ),
+    Variable(
+        "LOG_FORMAT", lambda v: "console" if v.stderr_is_tty else "json", choice(*LOG_FORMATS),
+        "`json`: one JSON object per line; `console`: human-readable.",
+        shown_default="`console` when stderr is a terminal, else `json`",
+    ),
+    Variable(
+        "LOG_LEVEL", "INFO", choice(*LOG_LEVELS, upper=True),
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`.",
+    ),
+    Variable(
+        "ORACLE_ADMIN_USER", None, text(),
+        "The admin account `make run` (`ensure_admin`) creates or updates.",
+    ),
+    Variable(
+        "ORACLE_ADMIN_PASSWORD", None, text(),
+        "That account's password.",
+    ),
+)  # fmt: skip
+
+DERIVED: tuple[Derived, ...] = (
+    # The RPC is in use when its URL is given or it is a price source; its health check follows.
+    Derived(
+        "BITCOIN_RPC_CONFIGURED",
+        lambda v: "BITCOIN_RPC_URL" in v.explicit or "bitcoind" in v["PRICE_SOURCE"],
+    ),
+)
+
+
+class Config(Mapping[str, Any]):
+    """The validated configuration: `config["NAME"]`, or `config.name` in lower case, for every
+    variable and derived value. Its repr names no value (they include secrets)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.islower() and not attribute.startswith("_"):
+            try:
+                return self._values[attribute.upper()]
+            except KeyError:
+                pass
+        raise AttributeError(attribute)
+
+    def __repr__(self) -> str:
+        return f"<Config of {len(self)} values>"
+
+    def settings(self) -> dict[str, Any]:
+        """The Django settings this configuration provides, by setting name."""
+        result = {
+            variable.setting_name: variable.to_setting(self[variable.name])
+            for variable in VARIABLES
+            if variable.setting_name is not None
+        }
+        result.update((derived.setting, self[derived.setting]) for derived in DERIVED)
+        return result
+
+
+def read_env_file(file: Path) -> dict[str, str]:
+    """The `NAME=value` lines of a .env file; blank lines and `#` comments are skipped, one pair
+    of matching quotes around a value is removed, `export ` before a name is allowed."""
+    try:
+        lines = file.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError("ORACLE_ENV_FILE", "a readable file", str(file)) from None
+    values: dict[str, str] = {}
+    for line_no, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(stripped)
+        if match is None:
+            # The line may hold a secret: name only the file and the line number.
+            raise ConfigError(
+                "ORACLE_ENV_FILE", f"a file of NAME=value lines; line {line_no} of {file} is not"
+            )
+        name, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+def environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment over the .env file (`ORACLE_ENV_FILE`, else `./.env` if present)."""
+    environ = os.environ if environ is None else environ
+    named = (environ.get("ORACLE_ENV_FILE") or "").strip()
+    file = Path(named or ENV_FILE).expanduser()
+    if not named and not file.is_file():
+        return dict(environ)
+    from_file = read_env_file(file)
+    from_file.pop("ORACLE_ENV_FILE", None)
+    return {**from_file, **environ}
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, *, stderr_is_tty: bool | None = None
+) -> Config:
+    """Parse the variables into a Config, raising ConfigError on the first bad value.
+
+    Without `environ`, the process environment over the .env file is read.
+    """
+    if environ is None:
+        environ = environment()
+    if stderr_is_tty is None:
+        stderr_is_tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    loading = Loading(values={}, explicit=set(), stderr_is_tty=stderr_is_tty)
+    for variable in VARIABLES:
+        value = (environ.get(variable.name) or "").strip() or None
+        if value is None:
+            default = variable.default
+            value = default(loading) if callable(default) else default
+        else:
+            loading.explicit.add(variable.name)
+        loading.values[variable.name] = variable.parse(variable.name, value, loading)
+    for derived in DERIVED:
+        loading.values[derived.setting] = derived.compute(loading)
+    return Config(loading.values)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: lint, the suite on the embedded defaults (SQLite,
 # in-memory channel layer) with the coverage gate, then the database and channel-layer tests again
-# against PostgreSQL and Redis when they answer on 127.0.0.1.
+# against PostgreSQL and Redis when they answer on 127.0.0.1, then the core modules on the newest
+# other Python (3.11 or newer, on PATH or installed by pyenv) in its own .venv-X.Y.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -41,4 +42,23 @@ if answers 127.0.0.1 5432 && answers 127.0.0.1 6379; then
   DATABASE_URL=$pg_url REDIS_URL=$redis_url "$PY" -m pytest -m "app_db or channel_layer" "$@"
 else
   echo "== skipped the PostgreSQL + Redis pass: no server answers on 127.0.0.1:5432 and :6379"
+fi
+
+# The modules that depend most on the interpreter and NumPy: the oracle's parser, algorithm and
+# golden reference vectors, the whale detector, the configuration and the subscriber consumer.
+core_tests=(
+  tests/prices/test_algorithm.py tests/prices/test_block_parser.py
+  tests/prices/test_reference_golden.py tests/alerts/test_detector.py
+  tests/oracle/test_config.py tests/alerts/test_consumer.py
+)
+version=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+other=$(scripts/find-python.sh --all | awk -v v="$version" '$1 != v { print; exit }')
+if [ -n "$other" ]; then
+  other_version=${other%% *}
+  echo "== pytest on Python $other_version too (${other#* }): the core modules, in .venv-$other_version"
+  PYTHON=${other#* } scripts/venv.sh ".venv-$other_version" requirements-dev.txt
+  env -u DATABASE_URL -u REDIS_URL ".venv-$other_version/bin/python" -m pytest -q "${core_tests[@]}"
+else
+  echo "== skipped the core modules on a second Python: no Python >= 3.11 other than $version" \
+    "found (on PATH or installed by pyenv)"
 fi

@@ -163,6 +163,7 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
     mempool = f"127.0.0.1:{options.mempool_port}"
     env.update(
         DJANGO_SETTINGS_MODULE="oracle.settings",
+        ORACLE_ENV_FILE=os.devnull,  # an operator's .env in the checkout is not the demo's
         DJANGO_ALLOWED_HOSTS=f"localhost,127.0.0.1,[::1],{options.host}",
         ORACLE_DATA_DIR=str(options.data_dir),
         ELECTRS_URL=chain_url,

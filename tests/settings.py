@@ -5,6 +5,8 @@ import os
 import shutil
 import tempfile
 
+# A developer's .env in the checkout must not change what the tests see.
+os.environ.setdefault("ORACLE_ENV_FILE", os.devnull)
 if "ORACLE_DATA_DIR" not in os.environ:
     _data_dir = tempfile.mkdtemp(prefix="oracle-test-")
     os.environ["ORACLE_DATA_DIR"] = _data_dir

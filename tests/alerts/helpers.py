@@ -146,7 +146,6 @@ class Stack:
     def __init__(self, tmp_path: Path, *, redis_url: str | None = None, **env: str) -> None:
         self.tmp_path = tmp_path
         self.env = service_env(
-            DJANGO_SETTINGS_MODULE="tests.alerts.process_settings",
             ORACLE_DATA_DIR=str(tmp_path),
             DATABASE_URL=f"sqlite:///{tmp_path / 'oracle.sqlite3'}",
             **env,

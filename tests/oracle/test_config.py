@@ -32,11 +32,17 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.bitcoin_rpc_configured is False
 
 
-def test_debug_defaults_to_console_logs_and_a_development_key(tmp_path: Path) -> None:
+def test_debug_uses_a_development_key(tmp_path: Path) -> None:
     config = load_config(env(tmp_path, DJANGO_DEBUG="yes"))
-    assert config.log_format == "console"
     assert config.django_secret_key.startswith("django-insecure")
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_logs_are_for_people_on_a_terminal_and_json_elsewhere(tmp_path: Path) -> None:
+    assert load_config(env(tmp_path), stderr_is_tty=True).log_format == "console"
+    assert load_config(env(tmp_path), stderr_is_tty=False).log_format == "json"
+    assert load_config(env(tmp_path, LOG_FORMAT="json"), stderr_is_tty=True).log_format == "json"
+    assert load_config(env(tmp_path, LOG_FORMAT="console")).log_format == "console"
 
 
 def test_values_are_parsed(tmp_path: Path) -> None:
@@ -83,12 +89,15 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ),
         ("REDIS_URL", "127.0.0.1:6379", "REDIS_URL must be a URL starting with redis://"),
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL must be a database URL"),
+        ("DATABASE_URL", "postgres://x@db:notaport/y", "DATABASE_URL must be a database URL"),
         ("PRICE_SOURCE", "esplora,coinbase", "PRICE_SOURCE must be a comma-separated list"),
         ("PRICE_SOURCE", "esplora,esplora", "PRICE_SOURCE must be a comma-separated list"),
         ("WHALE_MIN_BTC", "lots", "WHALE_MIN_BTC must be a number > 0"),
         ("PRICE_MAX_USD", "5000", "PRICE_MAX_USD must be greater than PRICE_MIN_USD"),
         ("HEALTH_DISABLED_CHECKS", "electrs, Bad-Name", "HEALTH_DISABLED_CHECKS must be a comma"),
         ("DJANGO_SECRET_KEY", "short", "DJANGO_SECRET_KEY must be at least 32 characters long"),
+        ("ALERTS_CLIENT_QUEUE", "0", "ALERTS_CLIENT_QUEUE must be an integer >= 1"),
+        ("ALERTS_RELAY_POLL_SECONDS", "0", "ALERTS_RELAY_POLL_SECONDS must be a number > 0"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, expected: str) -> None:
@@ -146,4 +155,114 @@ def test_a_bad_value_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "oracle: configuration error: HEALTH_CHECK_TIMEOUT must be a number > 0 (got 'soon')"
+    ]
+
+
+def test_every_variable_is_a_django_setting_of_its_name(settings) -> None:
+    """The settings come from the declaration; the config object itself is not one."""
+    from oracle.config import DERIVED, VARIABLES
+
+    for variable in VARIABLES:
+        if variable.setting_name is not None:
+            assert hasattr(settings, variable.setting_name), variable.name
+    assert isinstance(settings.ALLOWED_HOSTS, list)
+    assert isinstance(settings.DUCKDB_PATH, Path)
+    assert settings.ALERTS_CLIENT_QUEUE == 500 and settings.HTTP_RETRIES == 2
+    assert all(hasattr(settings, derived.setting) for derived in DERIVED)
+    assert not hasattr(settings, "CONFIG") and not hasattr(settings, "DATABASE_URL")
+
+
+def test_variables_are_declared_once_with_a_meaning() -> None:
+    from oracle.config import VARIABLES
+
+    names = [variable.name for variable in VARIABLES]
+    assert len(names) == len(set(names))
+    setting_names = [v.setting_name for v in VARIABLES if v.setting_name]
+    assert len(setting_names) == len(set(setting_names))
+    for variable in VARIABLES:
+        assert variable.meaning and "\n" not in variable.meaning, variable.name
+        if callable(variable.default):
+            assert variable.shown_default, f"{variable.name}: say how its default is computed"
+
+
+def test_the_config_reads_like_a_mapping_and_hides_its_values(tmp_path: Path) -> None:
+    key = "s" * 40
+    config = load_config(env(tmp_path, DJANGO_SECRET_KEY=key, ALERTS_CLIENT_QUEUE="20"))
+    assert config["ALERTS_CLIENT_QUEUE"] == config.alerts_client_queue == 20
+    assert "HEALTH_CHECK_TIMEOUT" in config and len(config) == len(list(config))
+    assert key not in repr(config)
+    assert config.settings()["SECRET_KEY"] == key
+    with pytest.raises(AttributeError):
+        config.no_such_variable  # noqa: B018
+    with pytest.raises(AttributeError):
+        config._hidden  # noqa: B018
+
+
+def test_the_rpc_counts_as_configured_when_named_or_a_price_source(tmp_path: Path) -> None:
+    assert load_config(env(tmp_path)).bitcoin_rpc_configured is False
+    rpc = env(tmp_path, BITCOIN_RPC_URL="http://127.0.0.1:8332")
+    assert load_config(rpc).bitcoin_rpc_configured is True
+    assert load_config(env(tmp_path, PRICE_SOURCE="bitcoind")).bitcoin_rpc_configured is True
+
+
+def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path: Path, monkeypatch) -> None:
+    from oracle.config import environment
+
+    (tmp_path / ".env").write_text(
+        "# comment\n\n"
+        "WHALE_MIN_BTC=250\n"
+        "export LOG_LEVEL = warning\n"
+        "ELECTRS_URL='http://electrs:3001'\n"
+        'HEALTH_CHECK_TIMEOUT="1.5"\n'
+        "ORACLE_ENV_FILE=/elsewhere\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    merged = environment({"ORACLE_DATA_DIR": str(tmp_path), "HEALTH_CHECK_TIMEOUT": "3"})
+    config = load_config(merged)
+    assert config.whale_min_btc == 250 and config.log_level == "WARNING"
+    assert config.electrs_url == "http://electrs:3001"
+    assert config.health_check_timeout == 3.0  # the environment wins over the file
+    assert "ORACLE_ENV_FILE" not in merged  # the file cannot point elsewhere
+    other = tmp_path / "oracle.env"
+    other.write_text("WHALE_MIN_BTC=300\n")
+    assert environment({"ORACLE_ENV_FILE": str(other)}) == {
+        "ORACLE_ENV_FILE": str(other),
+        "WHALE_MIN_BTC": "300",
+    }
+    (tmp_path / ".env").unlink()
+    assert environment({"A": "1"}) == {"A": "1"}  # no .env: the environment alone
+
+
+def test_a_bad_dot_env_file_names_the_line_not_its_text(tmp_path: Path) -> None:
+    from oracle.config import environment
+
+    bad = tmp_path / "bad.env"
+    bad.write_text("OK=1\nDJANGO_SECRET_KEY: hunter2-hunter2\n")
+    with pytest.raises(ConfigError) as error:
+        environment({"ORACLE_ENV_FILE": str(bad)})
+    assert (
+        str(error.value)
+        == f"ORACLE_ENV_FILE must be a file of NAME=value lines; line 2 of {bad} is not"
+    )
+    assert "hunter2" not in str(error.value)
+    with pytest.raises(ConfigError, match="ORACLE_ENV_FILE must be a readable file"):
+        environment({"ORACLE_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_the_dot_env_file_configures_a_command(tmp_path: Path) -> None:
+    """A bad value in .env stops start-up like one in the environment."""
+    (tmp_path / "oracle.env").write_text("HEALTH_GAP_DAYS=0\n")
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check"],
+        cwd=ROOT,
+        env=service_env(
+            ORACLE_DATA_DIR=str(tmp_path), ORACLE_ENV_FILE=str(tmp_path / "oracle.env")
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "oracle: configuration error: HEALTH_GAP_DAYS must be an integer >= 1 (got '0')"
     ]

@@ -126,6 +126,7 @@ def test_the_service_is_pointed_at_the_simulators_and_nothing_else(tmp_path: Pat
     assert env["ORACLE_DATA_DIR"] == str(tmp_path)
     assert env["DJANGO_SETTINGS_MODULE"] == "oracle.settings"
     assert env["DJANGO_ALLOWED_HOSTS"].endswith(",0.0.0.0")
+    assert env["ORACLE_ENV_FILE"] == os.devnull  # a .env in the checkout is not read
 
 
 def test_the_simulators_command_lines_match_the_chain(tmp_path: Path) -> None:
