@@ -98,8 +98,8 @@ class FeedConfig:
             http_url=settings.MEMPOOL_URL,
             electrs_url=settings.ELECTRS_URL,
             thresholds=Thresholds(settings.WHALE_MIN_BTC, settings.WHALE_MIN_USD),
-            resync_concurrency=getattr(settings, "FEED_RESYNC_CONCURRENCY", 8),
-            max_frame_bytes=getattr(settings, "FEED_MAX_FRAME_BYTES", 16 * 2**20),
+            resync_concurrency=settings.FEED_RESYNC_CONCURRENCY,
+            max_frame_bytes=settings.FEED_MAX_FRAME_BYTES,
         )
 
 

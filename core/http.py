@@ -141,6 +141,17 @@ def read_capped(
     return b"".join(chunks)
 
 
+def default_deadline() -> float:
+    """HTTP_DEADLINE from the settings when Django is configured, else DEFAULT_DEADLINE."""
+    from django.conf import settings
+
+    return (
+        getattr(settings, "HTTP_DEADLINE", DEFAULT_DEADLINE)
+        if settings.configured
+        else DEFAULT_DEADLINE
+    )
+
+
 def fetch(
     session: requests.Session,
     service: str,

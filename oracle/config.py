@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
+from core.redaction import redact_url
+
 PRICE_SOURCES = ("esplora", "bitcoind")
 LOG_FORMATS = ("json", "console")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -206,12 +208,18 @@ def greater_than(other: str, parser: Parser) -> Parser:
 
 
 def _redact(value: str) -> str:
-    """Hide a password in a URL before it appears in an error message."""
-    parts = urlsplit(value)
-    if parts.password is None:
-        return value
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+    """A URL as an error message may show it: credentials dropped (unparseable: as it is, since
+    it then carries no recognisable password)."""
+    shown = redact_url(value)
+    return value if shown == "<unparseable URL>" else shown
+
+
+def _price_sources(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+    expected = "auto, or a comma-separated list of bitcoind, esplora (tried in that order)"
+    sources = csv(lambda s: s in PRICE_SOURCES, expected, required=True)
+    if (value or "").strip().lower() == "auto":
+        return ("auto",)
+    return sources(name, value, loading)
 
 
 def _database_url(name: str, value: str | None, loading: Loading) -> str:
@@ -344,9 +352,12 @@ VARIABLES: tuple[Variable, ...] = (
         "RPC password, when no cookie file.",
     ),
     Variable(
-        "PRICE_SOURCE", "esplora",
-        csv(lambda s: s in PRICE_SOURCES, "a comma-separated list of esplora, bitcoind (tried in that order)", required=True),
-        "Block source for the oracle: `esplora`, `bitcoind`, or an ordered fallback list such as `esplora,bitcoind`.",
+        "BITCOIN_DATADIR", "~/.bitcoin", path(),
+        "Core's data directory: its `.cookie` is used when neither a cookie file nor a password is set.",
+    ),
+    Variable(
+        "PRICE_SOURCE", "auto", _price_sources,
+        "Block source for the oracle: `auto` (Bitcoin Core when it answers, else Esplora), `bitcoind`, `esplora`, or an ordered fallback list such as `esplora,bitcoind`.",
     ),
     Variable(
         "PRICE_WINDOW_DAYS", "7", DAYS,
@@ -454,6 +465,18 @@ VARIABLES: tuple[Variable, ...] = (
         "Retries of idempotent upstream calls (GET/HEAD) on connection errors and 502/503/504.",
     ),
     Variable(
+        "HTTP_DEADLINE", "120", SECONDS,
+        "Seconds a whole upstream call may take, however slowly its answer trickles in.",
+    ),
+    Variable(
+        "FEED_RESYNC_CONCURRENCY", "8", integer(),
+        "Transactions the whale feed fetches at once when it catches up after a reconnect.",
+    ),
+    Variable(
+        "FEED_MAX_FRAME_BYTES", "16777216", integer(minimum=65536),
+        "Largest mempool frame the feed reads; a bigger one (a restarting backend's whole mempool) is fetched by a resync instead.",
+    ),
+    Variable(
         "LOG_FORMAT", lambda v: "console" if v.stderr_is_tty else "json", choice(*LOG_FORMATS),
         "`json`: one JSON object per line; `console`: human-readable.",
         shown_default="`console` when stderr is a terminal, else `json`",
@@ -476,7 +499,9 @@ DERIVED: tuple[Derived, ...] = (
     # The RPC is in use when its URL is given or it is a price source; its health check follows.
     Derived(
         "BITCOIN_RPC_CONFIGURED",
-        lambda v: "BITCOIN_RPC_URL" in v.explicit or "bitcoind" in v["PRICE_SOURCE"],
+        lambda v: (
+            "BITCOIN_RPC_URL" in v.explicit or bool({"bitcoind", "auto"} & set(v["PRICE_SOURCE"]))
+        ),
     ),
 )
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import requests
 
-from core.http import DEFAULT_BODY_LIMIT, HttpOptions, UpstreamError, fetch, http_session
+from core.http import (
+    DEFAULT_BODY_LIMIT,
+    HttpOptions,
+    UpstreamError,
+    default_deadline,
+    fetch,
+    http_session,
+)
 from core.redaction import redact_url
 
 __all__ = ["GENESIS_HASHES", "NETWORK_NAMES", "HttpOptions", "Upstream", "UpstreamError"]
@@ -103,7 +110,7 @@ class Upstream:
             self.base_url + path,
             limit=limit,
             ok_statuses=ok_statuses,
-            deadline=self.http.deadline,
+            deadline=self.http.deadline or default_deadline(),
             **kwargs,
         )
 

@@ -321,6 +321,6 @@ def bitcoind_from_settings(http: HttpOptions | None = None) -> BitcoindClient:
         cookie_file=settings.BITCOIN_RPC_COOKIE_FILE,
         user=settings.BITCOIN_RPC_USER,
         password=settings.BITCOIN_RPC_PASSWORD,
-        datadir=getattr(settings, "BITCOIN_DATADIR", None),
+        datadir=settings.BITCOIN_DATADIR,
         http=http or HttpOptions(),
     )

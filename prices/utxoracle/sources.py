@@ -323,7 +323,7 @@ def block_source_from_settings(names: Sequence[str] | None = None) -> BlockSourc
                     cookie_file=settings.BITCOIN_RPC_COOKIE_FILE,
                     user=settings.BITCOIN_RPC_USER,
                     password=settings.BITCOIN_RPC_PASSWORD,
-                    datadir=getattr(settings, "BITCOIN_DATADIR", None),
+                    datadir=settings.BITCOIN_DATADIR,
                     http=http,
                 )
             )

@@ -24,12 +24,13 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.redis_url is None
     assert config.electrs_url == "http://localhost:3001"
     assert config.mempool_ws_url == "ws://localhost:8999/api/v1/ws"
-    assert config.price_source == ("esplora",)
+    assert config.price_source == ("auto",)
+    assert config.bitcoin_datadir == Path("~/.bitcoin").expanduser()
     assert config.log_format == "json"
     assert config.health_check_timeout == 2.0
     assert config.whale_min_btc == 100.0
     assert config.whale_min_usd is None
-    assert config.bitcoin_rpc_configured is False
+    assert config.bitcoin_rpc_configured is True  # auto tries Bitcoin Core first
 
 
 def test_debug_uses_a_development_key(tmp_path: Path) -> None:
@@ -90,8 +91,15 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ("REDIS_URL", "127.0.0.1:6379", "REDIS_URL must be a URL starting with redis://"),
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL must be a database URL"),
         ("DATABASE_URL", "postgres://x@db:notaport/y", "DATABASE_URL must be a database URL"),
-        ("PRICE_SOURCE", "esplora,coinbase", "PRICE_SOURCE must be a comma-separated list"),
-        ("PRICE_SOURCE", "esplora,esplora", "PRICE_SOURCE must be a comma-separated list"),
+        (
+            "PRICE_SOURCE",
+            "esplora,coinbase",
+            "PRICE_SOURCE must be auto, or a comma-separated list",
+        ),
+        ("PRICE_SOURCE", "esplora,esplora", "PRICE_SOURCE must be auto, or a comma-separated list"),
+        ("PRICE_SOURCE", "auto,esplora", "PRICE_SOURCE must be auto, or a comma-separated list"),
+        ("FEED_MAX_FRAME_BYTES", "1024", "FEED_MAX_FRAME_BYTES must be an integer >= 65536"),
+        ("HTTP_DEADLINE", "0", "HTTP_DEADLINE must be a number > 0"),
         ("WHALE_MIN_BTC", "lots", "WHALE_MIN_BTC must be a number > 0"),
         ("PRICE_MAX_USD", "5000", "PRICE_MAX_USD must be greater than PRICE_MIN_USD"),
         ("HEALTH_DISABLED_CHECKS", "electrs, Bad-Name", "HEALTH_DISABLED_CHECKS must be a comma"),
@@ -199,7 +207,7 @@ def test_the_config_reads_like_a_mapping_and_hides_its_values(tmp_path: Path) ->
 
 
 def test_the_rpc_counts_as_configured_when_named_or_a_price_source(tmp_path: Path) -> None:
-    assert load_config(env(tmp_path)).bitcoin_rpc_configured is False
+    assert load_config(env(tmp_path, PRICE_SOURCE="esplora")).bitcoin_rpc_configured is False
     rpc = env(tmp_path, BITCOIN_RPC_URL="http://127.0.0.1:8332")
     assert load_config(rpc).bitcoin_rpc_configured is True
     assert load_config(env(tmp_path, PRICE_SOURCE="bitcoind")).bitcoin_rpc_configured is True
