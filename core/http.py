@@ -47,7 +47,8 @@ class UpstreamError(Exception):
         self.service = service
         self.path = _path_of(url)
         self.reason = reason
-        super().__init__(f"{service}: {self.path}: {reason}")
+        where = "" if self.path == "/" else f"{self.path}: "
+        super().__init__(f"{service}: {where}{reason}")
 
 
 def _path_of(url: str) -> str:

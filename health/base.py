@@ -35,14 +35,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import structlog
@@ -216,10 +215,6 @@ def upstream_check_error(exc: UpstreamError) -> CheckError:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 GapFinder = Callable[[int], list[date]]

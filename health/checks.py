@@ -1,10 +1,11 @@
 """The checks that ship with the health app: the Django database, electrs, the mempool backend,
-the channel layer (Redis) and Bitcoin Core. Other apps register their own checks (see
-`health.base`)."""
+the channel layer (Redis) and Bitcoin Core, each upstream asked through its one client. Other apps
+register their own checks (see `health.base`)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 import redis.asyncio
@@ -12,17 +13,14 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DjangoDatabaseError
 
-from core.http import UpstreamError, fetch, http_session
-from health.base import (
-    Check,
-    CheckError,
-    first_line,
-    is_number,
-    register,
-    upstream_check_error,
-)
+from core.http import HttpOptions
+from core.upstreams import UpstreamError, network_name
+from core.upstreams.bitcoind import bitcoind_from_settings
+from core.upstreams.esplora import EsploraClient
+from core.upstreams.mempool import MempoolClient
+from health.base import Check, CheckError, first_line, register, upstream_check_error
 
-PROBE_BODY_LIMIT = 64 * 1024
+T = TypeVar("T")
 
 
 class AppDatabaseCheck(Check):
@@ -44,47 +42,57 @@ class AppDatabaseCheck(Check):
             connection.close()
 
 
-class HttpCheck(Check):
-    """A check that GETs one URL of an upstream HTTP service."""
+class UpstreamCheck(Check):
+    """A check of an upstream service through its client (`core.upstreams`), with no retries and
+    the check's timeout as connect and read timeouts."""
 
-    def get(self, url: str) -> bytes:
+    def http(self) -> HttpOptions:
         seconds = self.timeout_seconds
-        with http_session(connect_timeout=seconds, read_timeout=seconds, retries=0) as session:
-            try:
-                return fetch(session, self.name, "GET", url, limit=PROBE_BODY_LIMIT)[1]
-            except UpstreamError as exc:
-                raise upstream_check_error(exc) from None
+        return HttpOptions(connect_timeout=seconds, read_timeout=seconds, retries=0)
+
+    def ask(self, call: Callable[[], T]) -> T:
+        """Make a client call; its failure becomes the check's (a timeout stays a timeout)."""
+        try:
+            return call()
+        except UpstreamError as exc:
+            raise upstream_check_error(exc) from None
 
 
-class ElectrsCheck(HttpCheck):
-    """electrs answers its tip height as an integer."""
+def _not_mainnet(service: str, chain: str) -> CheckError:
+    return CheckError(
+        f"{service}: serves {network_name(chain)}, not mainnet (prices need mainnet blocks)"
+    )
+
+
+class ElectrsCheck(UpstreamCheck):
+    """electrs answers its tip height, and its block 0 is mainnet's genesis block (asked until
+    proven once for the configured URL)."""
 
     name = "electrs"
+    proven_url: str | None = None
 
     def probe(self) -> None:
-        body = self.get(f"{settings.ELECTRS_URL}/blocks/tip/height").strip()
-        if not body.isdigit():
-            raise CheckError(
-                f"electrs: /blocks/tip/height: expected a block height, got {len(body)} bytes "
-                "of something else"
-            )
+        client = EsploraClient(settings.ELECTRS_URL, self.http(), service=self.name)
+        self.ask(client.tip_height)
+        if self.proven_url != settings.ELECTRS_URL:
+            network = self.ask(client.network)
+            if network != "main":
+                raise _not_mainnet(self.name, network)
+            self.proven_url = settings.ELECTRS_URL
 
 
-class MempoolBackendCheck(HttpCheck):
-    """The mempool backend answers its price list with a numeric USD price."""
+class MempoolBackendCheck(UpstreamCheck):
+    """The mempool backend answers its exchange price, and has one."""
 
     name = "mempool_backend"
 
     def probe(self) -> None:
-        body = self.get(f"{settings.MEMPOOL_URL}/api/v1/prices")
-        where = "mempool_backend: /api/v1/prices"
-        try:
-            prices = json.loads(body)
-        except ValueError:
-            raise CheckError(f"{where}: the answer is not JSON") from None
-        usd = prices.get("USD") if isinstance(prices, dict) else None
-        if not is_number(usd):
-            raise CheckError(f"{where}: the answer has no numeric USD price")
+        client = MempoolClient(settings.MEMPOOL_URL, self.http(), service=self.name)
+        if self.ask(client.usd_price) is None:
+            raise CheckError(
+                f"{self.name}: /api/v1/prices: no exchange price (USD: -1): the backend's fiat"
+                " prices are off or its price feeds unreachable"
+            )
 
 
 class ChannelLayerCheck(Check):
@@ -107,8 +115,9 @@ class ChannelLayerCheck(Check):
             await client.aclose()
 
 
-class BitcoinRpcCheck(Check):
-    """Bitcoin Core answers `getblockcount` (when BITCOIN_RPC_URL is configured)."""
+class BitcoinRpcCheck(UpstreamCheck):
+    """Bitcoin Core answers `getblockchaininfo` on mainnet and is not in initial block download
+    (when the RPC is configured or a price source)."""
 
     name = "bitcoin_rpc"
 
@@ -116,51 +125,16 @@ class BitcoinRpcCheck(Check):
         return settings.BITCOIN_RPC_CONFIGURED
 
     def probe(self) -> None:
-        seconds = self.timeout_seconds
-        request = {"jsonrpc": "1.0", "id": "health", "method": "getblockcount", "params": []}
-        with http_session(connect_timeout=seconds, read_timeout=seconds, retries=0) as session:
-            try:
-                response, body = fetch(
-                    session,
-                    self.name,
-                    "POST",
-                    settings.BITCOIN_RPC_URL,
-                    json=request,
-                    auth=rpc_credentials(),
-                    ok_statuses=(200, 500),
-                    limit=PROBE_BODY_LIMIT,
-                )
-            except UpstreamError as exc:
-                if exc.reason in ("HTTP 401", "HTTP 403"):
-                    raise CheckError(f"{exc} (check the RPC credentials)") from None
-                raise upstream_check_error(exc) from None
-        try:
-            reply = json.loads(body)
-        except ValueError:
-            raise CheckError(f"bitcoin_rpc: HTTP {response.status_code}, not JSON") from None
-        reply = reply if isinstance(reply, dict) else {}
-        failure = reply.get("error")
-        if isinstance(failure, dict):
-            code, message = failure.get("code"), str(failure.get("message"))[:200]
-            raise CheckError(f"bitcoin_rpc: getblockcount: RPC error {code}: {message}")
-        if response.status_code != 200 or not isinstance(reply.get("result"), int):
-            raise CheckError("bitcoin_rpc: getblockcount: no block count in the answer")
-
-
-def rpc_credentials() -> tuple[str, str] | None:
-    """(user, password) from the cookie file, else from BITCOIN_RPC_USER/PASSWORD, else None."""
-    cookie = settings.BITCOIN_RPC_COOKIE_FILE
-    if cookie is not None:
-        try:
-            user, _, password = cookie.read_text().strip().partition(":")
-        except OSError as exc:
+        client = bitcoind_from_settings(self.http())
+        client.service = self.name
+        info = self.ask(client.chain_info)
+        if info.chain != "main":
+            raise _not_mainnet(self.name, info.chain)
+        if info.initial_block_download:
             raise CheckError(
-                f"bitcoin_rpc: cannot read BITCOIN_RPC_COOKIE_FILE ({type(exc).__name__})"
-            ) from None
-        return user, password
-    if settings.BITCOIN_RPC_USER and settings.BITCOIN_RPC_PASSWORD:
-        return settings.BITCOIN_RPC_USER, settings.BITCOIN_RPC_PASSWORD
-    return None
+                f"{self.name}: still in initial block download (block {info.blocks:,} of"
+                f" {info.headers:,})"
+            )
 
 
 def register_builtin_checks() -> None:

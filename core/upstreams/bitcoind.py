@@ -43,11 +43,11 @@ NETWORK_SUBDIRS["regtest"] = "regtest"
 class RpcError(UpstreamError):
     """Bitcoin Core answered a call with an error object: `code` and `message` are Core's."""
 
-    def __init__(self, url: str, method: str, code: Any, message: Any) -> None:
+    def __init__(self, service: str, url: str, method: str, code: Any, message: Any) -> None:
         self.code = code
         self.message = str(message)[:300]
         error = "RPC error" if code is None else f"RPC error {code}"
-        super().__init__("bitcoind", url, f"{method}: {error}: {self.message}")
+        super().__init__(service, url, f"{method}: {error}: {self.message}")
 
 
 class AuthError(UpstreamError):
@@ -173,8 +173,9 @@ class BitcoindClient(Upstream):
         error = reply.get("error")
         if error:
             if isinstance(error, dict):
-                raise RpcError(self.base_url, method, error.get("code"), error.get("message"))
-            raise RpcError(self.base_url, method, None, error)
+                code, message = error.get("code"), error.get("message")
+                raise RpcError(self.service, self.base_url, method, code, message)
+            raise RpcError(self.service, self.base_url, method, None, error)
         return reply["result"]
 
     def call(self, method: str, *params: Any) -> Any:

@@ -13,7 +13,7 @@ import requests
 
 from tests.health.conftest import OTHER_APPS_CHECKS
 from tests.health.price_store import complete_store
-from tests.health.upstreams import Upstreams
+from tests.health.upstreams import RPC_PASSWORD, RPC_USER, Upstreams
 from tests.support import ServiceProcess, free_port, start_daphne
 
 TIMEOUT = 3.0
@@ -35,6 +35,8 @@ def serve(tmp_path: Path, upstreams: Upstreams, **env: str) -> ServiceProcess:
         "ELECTRS_URL": upstreams.url("electrs"),
         "MEMPOOL_URL": upstreams.url("mempool"),
         "BITCOIN_RPC_URL": upstreams.url("rpc"),
+        "BITCOIN_RPC_USER": RPC_USER,
+        "BITCOIN_RPC_PASSWORD": RPC_PASSWORD,
         "HEALTH_CHECK_TIMEOUT": str(TIMEOUT),
         "HEALTH_DISABLED_CHECKS": ",".join(OTHER_APPS_CHECKS),
         **env,
