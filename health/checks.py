@@ -71,6 +71,9 @@ class ElectrsCheck(UpstreamCheck):
     name = "electrs"
     proven_url: str | None = None
 
+    def enabled(self) -> bool:
+        return settings.ELECTRS_CONFIGURED
+
     def probe(self) -> None:
         client = EsploraClient(settings.ELECTRS_URL, self.http(), service=self.name)
         self.ask(client.tip_height)

@@ -324,8 +324,8 @@ VARIABLES: tuple[Variable, ...] = (
         shown_default="`$ORACLE_DATA_DIR/prices.duckdb`",
     ),
     Variable(
-        "ELECTRS_URL", "http://localhost:3001", url("http", "https"),
-        "Esplora HTTP API of your electrs.",
+        "ELECTRS_URL", "http://localhost:3000", url("http", "https"),
+        "Esplora HTTP API of an Esplora electrs (Blockstream's or mempool's; mainnet port 3000). An Electrum server (romanz/electrs) has none.",
     ),
     Variable(
         "MEMPOOL_URL", "http://localhost:8999", url("http", "https"),
@@ -496,12 +496,17 @@ VARIABLES: tuple[Variable, ...] = (
 )  # fmt: skip
 
 DERIVED: tuple[Derived, ...] = (
-    # The RPC is in use when its URL is given or it is a price source; its health check follows.
+    # A service is in use when its URL is given or it is a price source (auto tries Core first,
+    # electrs only as a fallback); its health check and its doctor probe follow.
     Derived(
         "BITCOIN_RPC_CONFIGURED",
         lambda v: (
             "BITCOIN_RPC_URL" in v.explicit or bool({"bitcoind", "auto"} & set(v["PRICE_SOURCE"]))
         ),
+    ),
+    Derived(
+        "ELECTRS_CONFIGURED",
+        lambda v: "ELECTRS_URL" in v.explicit or "esplora" in v["PRICE_SOURCE"],
     ),
 )
 

@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 
+echo "== oracle doctor: what works here, and the fix for what does not" >&2
+.venv/bin/python manage.py doctor >&2 ||
+  echo "oracle: doctor found critical problems (above); starting anyway" >&2
+
 .venv/bin/daphne -b "$HOST" -p "$PORT" oracle.asgi:application &
 web=$!
 .venv/bin/python manage.py run_worker &

@@ -169,7 +169,7 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
         ELECTRS_URL=chain_url,
         BITCOIN_RPC_URL=chain_url,
         BITCOIN_RPC_COOKIE_FILE=str(options.data_dir / "bitcoind.cookie"),
-        PRICE_SOURCE="esplora,bitcoind",
+        PRICE_SOURCE="auto",
         MEMPOOL_URL=f"http://{mempool}",
         MEMPOOL_WS_URL=f"ws://{mempool}/api/v1/ws",
         HEALTH_SAMPLE_SECONDS="10",
@@ -293,6 +293,7 @@ def chain_args(options: Options) -> list[str]:
         "--daily-change", str(params.daily_change),
         "--txs-per-block", str(params.txs_per_block),
         "--cookie-file", str(options.data_dir / "bitcoind.cookie"),
+        "--rest",
     ]  # fmt: skip
 
 
@@ -383,6 +384,7 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     children.run("migrate_prices", ["manage.py", "migrate_prices"], **command)
     wait_for_port(options.chain_port, chain_sim, children)
     wait_for_port(options.mempool_port, mempool_sim, children)
+    say(children.run("doctor", ["manage.py", "doctor"], **command).rstrip())
     password = secrets.token_urlsafe(12)
     account = dict(ORACLE_ADMIN_USER=ADMIN_USER, ORACLE_ADMIN_PASSWORD=password)
     children.run("ensure_admin", ["manage.py", "ensure_admin"], **command, **account)

@@ -302,14 +302,17 @@ def combined_error(
 AUTO_ORDER = ("bitcoind", "esplora")
 
 
-def block_source_from_settings(names: Sequence[str] | None = None) -> BlockSource:
-    """The source(s) named (default: settings.PRICE_SOURCE), a FallbackSource for several."""
+def block_source_from_settings(
+    names: Sequence[str] | None = None, http: HttpOptions | None = None
+) -> BlockSource:
+    """The source(s) named (default: settings.PRICE_SOURCE), a FallbackSource for several;
+    `http` overrides the timeouts and retries of the settings."""
     from django.conf import settings
 
     chosen = list(names) if names else list(settings.PRICE_SOURCE)
     if chosen == ["auto"]:
         chosen = list(AUTO_ORDER)
-    http = HttpOptions(
+    http = http or HttpOptions(
         settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT, settings.HTTP_RETRIES
     )
     sources: list[BlockSource] = []

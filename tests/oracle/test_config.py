@@ -22,7 +22,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.database_url == f"sqlite:///{tmp_path / 'oracle.sqlite3'}"
     assert config.duckdb_path == tmp_path / "prices.duckdb"
     assert config.redis_url is None
-    assert config.electrs_url == "http://localhost:3001"
+    assert config.electrs_url == "http://localhost:3000"  # Esplora's mainnet port
     assert config.mempool_ws_url == "ws://localhost:8999/api/v1/ws"
     assert config.price_source == ("auto",)
     assert config.bitcoin_datadir == Path("~/.bitcoin").expanduser()
