@@ -56,6 +56,7 @@ log = structlog.get_logger(__name__)
 Status = Literal["ok", "error", "timeout"]
 PROBE_THREADS = 16
 ERROR_MAX_CHARS = 300
+MIN_MASKED_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,14 @@ async def run_checks(checks: list[Check]) -> dict[str, ServiceCheck]:
 
 
 def safe_message(text: str) -> str:
-    """An error text without `user:pass@` in URLs or configured secrets, of bounded length."""
+    """An error text without `user:pass@` in URLs or configured secrets, of bounded length.
+
+    Secrets shorter than MIN_MASKED_SECRET are not searched for: masking every "p" of a text
+    hides nothing and leaves the text unreadable."""
     text = redact_text(text)
     for secret in _configured_secrets():
-        text = text.replace(secret, "***")
+        if len(secret) >= MIN_MASKED_SECRET:
+            text = text.replace(secret, "***")
     return text[:ERROR_MAX_CHARS]
 
 

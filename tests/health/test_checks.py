@@ -151,6 +151,8 @@ def test_safe_message_strips_userinfo_and_configured_secrets(settings) -> None:
     cleaned = safe_message(text)
     assert cleaned == ("failed: redis://127.0.0.1:6379/0 and https://host/x with *** and ***")
     assert len(safe_message("x" * 1000)) == 300
+    settings.BITCOIN_RPC_PASSWORD = "p"  # too short to search for: the text stays readable
+    assert safe_message("mempool_backend: /api/v1/prices") == "mempool_backend: /api/v1/prices"
 
 
 @pytest.mark.parametrize(
