@@ -36,6 +36,7 @@ def upstreams() -> Iterator[Upstreams]:
 def stack(settings, tmp_path: Path, upstreams: Upstreams) -> Iterator[Upstreams]:
     """Every check pointed at a stub or a real local store, all answering well; a fresh monitor."""
     settings.ELECTRS_URL = upstreams.url("electrs")
+    settings.ELECTRS_CONFIGURED = True
     settings.MEMPOOL_URL = upstreams.url("mempool")
     settings.BITCOIN_RPC_URL = upstreams.url("rpc")
     settings.BITCOIN_RPC_CONFIGURED = True

@@ -206,6 +206,7 @@ async def test_bitcoin_rpc_without_credentials_reads_the_data_directory(
 
 def test_optional_checks_follow_the_configuration(settings) -> None:
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
+    settings.ELECTRS_CONFIGURED = True
     assert [c.name for c in registered_checks()] == [
         "app_database",
         "electrs",
@@ -216,11 +217,14 @@ def test_optional_checks_follow_the_configuration(settings) -> None:
     ]
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = REDIS_URL, True
     assert "channel_layer" in [c.name for c in registered_checks()]
+    settings.ELECTRS_CONFIGURED = False  # neither ELECTRS_URL set nor esplora a price source
+    assert "electrs" not in [c.name for c in registered_checks()]
     assert [c.name for c in registered_checks(critical_only=True)] == ["app_database", "database"]
 
 
 def test_the_operator_can_turn_checks_off(settings) -> None:
     settings.REDIS_URL, settings.BITCOIN_RPC_CONFIGURED = None, False
+    settings.ELECTRS_CONFIGURED = True
     settings.HEALTH_DISABLED_CHECKS = ("electrs", "mempool_feed")
     assert [c.name for c in registered_checks()] == [
         "app_database",
