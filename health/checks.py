@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-import redis
-import redis.asyncio
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DjangoDatabaseError
@@ -108,11 +106,13 @@ class ChannelLayerCheck(Check):
         return bool(settings.REDIS_URL)
 
     async def probe(self) -> None:
+        import redis.asyncio  # only installations with REDIS_URL pay for it
+
         # run() cancels the ping at the timeout; the client then closes its connection.
         client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
         try:
             await client.ping()
-        except redis.RedisError as exc:
+        except redis.asyncio.RedisError as exc:
             raise CheckError(f"channel_layer: {type(exc).__name__}: {first_line(exc)}") from None
         finally:
             await client.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -25,8 +26,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 _config.oracle_data_dir.mkdir(parents=True, exist_ok=True)
 VERSION = __version__
 
+# daphne's app only gives `runserver` its ASGI server, and loading it starts Twisted's reactor:
+# other commands (health probes run every few seconds) leave it out and start faster.
+RUNSERVER = sys.argv[1:2] == ["runserver"]
+
 INSTALLED_APPS = [
-    "daphne",
+    *(["daphne"] if RUNSERVER else []),
     "dashboard",  # before the admin: its admin/index.html links the operator pages
     "django.contrib.admin",
     "django.contrib.auth",

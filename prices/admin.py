@@ -14,7 +14,6 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from core.admin import ReadOnlyAdmin
-from prices.backfills import queue_backfill
 from prices.models import BackfillRequest, PriceSeries
 from prices.overview import OVERVIEW_DAYS, day_detail, series_overview
 from prices.store import StoreUnavailable
@@ -105,6 +104,8 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
         if BackfillRequest.objects.filter(date_from=first, date_to=last, status__in=ACTIVE):
             messages.info(request, f"A backfill of {first}..{last} is queued already.")
         else:
+            from prices.backfills import queue_backfill  # the engine loads only when needed
+
             queue_backfill(first, last, user=request.user)
             messages.success(request, f"Queued a backfill of {first}..{last}.")
         return HttpResponseRedirect(target)

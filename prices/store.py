@@ -13,6 +13,9 @@ DuckDB lets one process open a file for writing, or several open it read-only, n
   write nor fails because of one. No snapshot yet means an empty series.
 
 The schema is applied by writers only (`open_writer`, `migrate`), never by a reader.
+
+DuckDB itself is imported where a connection is opened: importing this module (for its errors and
+records, as the checks and the admin do) costs nothing when a process starts.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-import duckdb
 import structlog
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = structlog.get_logger(__name__)
 
@@ -160,6 +165,8 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
 
 def apply_migrations(conn: duckdb.DuckDBPyConnection) -> list[int]:
     """Bring the schema up to SCHEMA_VERSION; return the versions applied now."""
+    import duckdb
+
     current = schema_version(conn)
     if current > SCHEMA_VERSION:
         raise StoreUnavailable(
@@ -261,6 +268,8 @@ class PriceWriter:
 
 def _connect_for_write(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
     """Open the store for writing, retrying while another process holds the lock."""
+    import duckdb
+
     deadline = time.monotonic() + timeout
     delay = 0.02
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -389,6 +398,8 @@ class SnapshotReader:
         The previous connection is not closed: cursors still using it keep it alive and it goes
         away with the last of them.
         """
+        import duckdb
+
         for _ in range(_OPEN_ATTEMPTS):
             name = _read_pointer(self.directory)
             if name is None:
@@ -423,6 +434,8 @@ def snapshot_cursor(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnect
 
     Any DuckDB error inside the block becomes StoreUnavailable.
     """
+    import duckdb
+
     cursor = _reader(snapshot_dir(path or store_path())).cursor()
     try:
         yield cursor

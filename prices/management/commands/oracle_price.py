@@ -11,19 +11,14 @@ import argparse
 import json
 import sys
 from datetime import date
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
 from core.commands import CorrelatedCommand
-from prices.utxoracle.algorithm import InsufficientData
-from prices.utxoracle.engine import (
-    DateNotServable,
-    OracleResult,
-    compute_day_price,
-    compute_recent_price,
-)
-from prices.utxoracle.sources import BlockSourceError, WrongSource, block_source_from_settings
+
+if TYPE_CHECKING:
+    from prices.utxoracle.engine import OracleResult
 
 
 def _iso_date(text: str) -> date:
@@ -59,6 +54,19 @@ class Command(CorrelatedCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The engine (NumPy) loads here, not when the command is listed or asked for --help.
+        from prices.utxoracle.algorithm import InsufficientData
+        from prices.utxoracle.engine import (
+            DateNotServable,
+            compute_day_price,
+            compute_recent_price,
+        )
+        from prices.utxoracle.sources import (
+            BlockSourceError,
+            WrongSource,
+            block_source_from_settings,
+        )
+
         source = block_source_from_settings([options["source"]] if options["source"] else None)
         bar = ProgressBar() if sys.stderr.isatty() else None
         try:
