@@ -2,7 +2,7 @@
 are pipelined, and how long would the whole servable history take?
 
 Serves a warmed simulated chain of the last 34 complete days (`python -m simulators.chain
---warm`, 600 transactions a block by default) and a loopback mempool backend for the exchange
+--warm`, 1,500 transactions a block by default) and a loopback mempool backend for the exchange
 prices, then in this process (DUCKDB in a temporary folder, the engine's default parsing pool,
 Bitcoin Core RPC unless `--source esplora`):
 
@@ -13,7 +13,7 @@ Bitcoin Core RPC unless `--source esplora`):
 It prints the backfill's time per day against the single day, its blocks per second, and the
 whole servable history (2023-12-15 to yesterday) at that pace.
 
-    python bench/bench_backfill.py [--days 30] [--txs-per-block 600] [--source bitcoind]
+    python bench/bench_backfill.py [--days 30] [--txs-per-block 1500] [--source bitcoind]
 
 Target: backfill time per day <= 1.15 x the mean single-day time.
 """
@@ -96,7 +96,7 @@ def start_simulator(first: str, days: int, txs: int, port: int, cookie: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--txs-per-block", type=int, default=600)
+    parser.add_argument("--txs-per-block", type=int, default=1500)
     parser.add_argument("--source", choices=("bitcoind", "esplora"), default="bitcoind")
     args = parser.parse_args()
     chain_days = args.days + SINGLE_DAYS + 1

@@ -6,10 +6,10 @@ transactions), then runs rounds: `oracle_price --date … --json` through Bitcoi
 reference UTXOracle.py v9.1 on the same day over RPC (with `--reference PATH`), and
 `oracle_price` through Esplora. Each run is timed as a whole process: wall time, CPU of the
 process and its children, the peak RSS of the largest process and the peak total PSS of the
-process tree (sampled every 5 ms). Alternating the programs run by run keeps a drift of the
-machine's speed out of their ratio; the figures are medians over the rounds. The start-up alone
-(`oracle_price` on a date it refuses at once) is timed too, and the load average is printed before
-and after: quote figures from a quiet machine.
+process tree. Alternating the programs run by run keeps a drift of the machine's speed out of
+their ratio; the figures are medians over the rounds. The start-up alone (`oracle_price` on a date
+it refuses at once) is timed too, and the load average is printed before and after: quote figures
+from a quiet machine.
 
     python bench/bench_oracle.py [--txs-per-block 3000] [--runs 3] [--reference /path/UTXOracle.py]
 """
@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,57 +34,54 @@ DAY = "2025-01-01"
 REFUSED_DAY = "2020-01-01"  # before the earliest servable date: refused before any block is read
 
 
-def tree_memory_kb(pid: int) -> tuple[int, int]:
-    """(largest RSS, total PSS) over a process and its descendants, in kB. PSS shares the pages
-    that forked workers have in common with their parent instead of counting them twice."""
-    largest = total = 0
+def tree_pss_kb(pid: int) -> int:
+    """Total PSS of a process and its descendants, in kB: pages that forked workers share with
+    their parent are divided among them instead of being counted twice."""
+    total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
             rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-            pss = int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]
+            total += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]
         except (OSError, AttributeError):
             continue
-        largest = max(largest, rss)
-        total += pss
         stack += [int(child) for child in children]
-    return largest, total
+    return total
 
 
 def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[str, object]:
-    """Run a command; return its wall time, CPU time, peak memory, stdout and exit status."""
-    peak = {"largest": 0, "total": 0}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    done = threading.Event()
+    """Run a command; return its wall time, CPU time (with its children), the peak RSS of its
+    largest process (the kernel's own figure), the peak total PSS of its process tree (sampled
+    every 50 ms: reading a process's PSS costs milliseconds, sampled often it would slow the
+    program measured), its output and exit status."""
+    peak_pss = 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            largest, total = tree_memory_kb(process.pid)
-            peak["largest"] = max(peak["largest"], largest)
-            peak["total"] = max(peak["total"], total)
-            done.wait(0.005)
+        def sample() -> None:
+            nonlocal peak_pss
+            while not done.wait(0.05):
+                peak_pss = max(peak_pss, tree_pss_kb(process.pid))
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     return {
         "wall_s": wall,
-        "cpu_s": cpu,
-        "peak_rss_mb": peak["largest"] / 1024,
-        "peak_tree_pss_mb": peak["total"] / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_tree_pss_mb": peak_pss / 1024,
         "stdout": stdout,
         "stderr": stderr,
         "status": process.returncode,
