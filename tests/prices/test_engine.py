@@ -257,6 +257,19 @@ def test_a_day_that_fails_on_the_first_source_is_computed_on_the_next(
     assert [result.source for _, result in outcomes] == ["bitcoind", "esplora", "bitcoind"]
 
 
+def test_a_day_that_fails_on_every_source_names_every_failure(
+    serve: Callable[..., SimulatorServer], three_day_chain: SimulatedChain
+) -> None:
+    damaged = serve(three_day_chain, Faults(truncate_heights={SECOND_DAY_BLOCK}))
+    source = FallbackSource([rpc_source(damaged), esplora_source(damaged)])
+    outcomes = dict(compute_day_prices(THREE_DAYS, source, workers=1))
+    failure = outcomes[THREE_DAYS[1]]
+    assert isinstance(failure, BlockSourceError) and failure.source == "bitcoind,esplora"
+    assert "block source bitcoind failed" in str(failure)
+    assert "block source esplora failed" in str(failure)
+    assert isinstance(outcomes[THREE_DAYS[2]], OracleResult)
+
+
 def test_progress_follows_the_day_being_finished(day_server: SimulatorServer) -> None:
     seen: list[tuple[int, int]] = []
     [(_, result)] = compute_day_prices(
