@@ -2,7 +2,8 @@
 
 Each day is computed without holding the store's write lock, then saved (with its exchange price
 and its blocks) in one short write that publishes a new snapshot. So an interrupted run keeps every
-day it finished, and a rerun skips the days that are valid already.
+day it finished, and a rerun skips the days that are valid already. A run over many days streams
+them through one pipeline, so the next day is being computed while a day is saved.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -28,7 +30,13 @@ from prices.store import (
     utc_now,
 )
 from prices.utxoracle.algorithm import InsufficientData
-from prices.utxoracle.engine import DateNotServable, OracleResult, Progress, compute_day_price
+from prices.utxoracle.engine import (
+    DateNotServable,
+    OracleResult,
+    Progress,
+    compute_day_price,
+    compute_day_prices,
+)
 from prices.utxoracle.sources import BlockSource, BlockSourceError, block_source_from_settings
 from prices.validity import ValidityRules
 
@@ -169,28 +177,37 @@ class PriceIngestion:
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(day=day.isoformat()):
             try:
-                result = compute_day_price(day, self.source, progress, workers=self.workers)
+                computed: OracleResult | Exception = compute_day_price(
+                    day, self.source, progress, workers=self.workers
+                )
             except (DateNotServable, BlockSourceError, InsufficientData) as exc:
-                log.warning("price_day_failed", reason=str(exc))
-                return DayOutcome(day, DayStatus.FAILED, reason=str(exc))
-            exchange_price = self.exchange.price_on(day, self.today)
-            record, blocks = records_from_result(result, exchange_price, self.rules)
-            with open_writer() as writer:
-                saved = writer.save_day(record, blocks)
-            elapsed = round(time.perf_counter() - started, 3)
-            if saved is SaveOutcome.KEPT_VALID:
-                status = DayStatus.KEPT_VALID
-            else:
-                status = DayStatus.VALID if record.is_valid else DayStatus.INVALID
-            log.info(
-                "price_day_saved",
-                status=status.value,
-                price=record.utxoracle_price,
-                exchange_price=record.exchange_price,
-                reason=record.invalid_reason,
-                elapsed_s=elapsed,
-            )
-            return DayOutcome(day, status, record.utxoracle_price, record.invalid_reason, elapsed)
+                computed = exc
+            return self.save(day, computed, started)
+
+    def save(self, day: date, computed: OracleResult | Exception, started: float) -> DayOutcome:
+        """Save a computed day with its exchange price (nothing for a failure); `started` is when
+        its computation began, for the outcome's time."""
+        if isinstance(computed, Exception):
+            log.warning("price_day_failed", reason=str(computed))
+            return DayOutcome(day, DayStatus.FAILED, reason=str(computed))
+        exchange_price = self.exchange.price_on(day, self.today)
+        record, blocks = records_from_result(computed, exchange_price, self.rules)
+        with open_writer() as writer:
+            saved = writer.save_day(record, blocks)
+        elapsed = round(time.perf_counter() - started, 3)
+        if saved is SaveOutcome.KEPT_VALID:
+            status = DayStatus.KEPT_VALID
+        else:
+            status = DayStatus.VALID if record.is_valid else DayStatus.INVALID
+        log.info(
+            "price_day_saved",
+            status=status.value,
+            price=record.utxoracle_price,
+            exchange_price=record.exchange_price,
+            reason=record.invalid_reason,
+            elapsed_s=elapsed,
+        )
+        return DayOutcome(day, status, record.utxoracle_price, record.invalid_reason, elapsed)
 
     def run(
         self,
@@ -204,22 +221,31 @@ class PriceIngestion:
     ) -> RunSummary:
         """Compute the days from `first` to `last`; without `force`, skip the valid ones.
 
-        Raises Stopped between days when `should_stop()` turns true.
+        The days to compute go through one pipeline (`compute_day_prices`): the next day's
+        blocks are fetched and parsed while a day is saved. A day's time is the wall time from
+        the previous outcome to its own. Raises Stopped between days when `should_stop()` turns
+        true.
         """
         started = time.perf_counter()
         summary = RunSummary(first, last)
         with open_writer() as writer:
             valid = set() if force else writer.valid_dates(first, last)
-        for day in days_in(first, last):
-            if should_stop():
-                raise Stopped(f"stopped before {day}")
-            if day in valid:
-                outcome = DayOutcome(day, DayStatus.SKIPPED)
-            else:
-                outcome = self.compute_and_save(day, progress)
-            summary.outcomes.append(outcome)
-            if on_day:
-                on_day(outcome)
+        wanted = [day for day in days_in(first, last) if day not in valid]
+        pipeline = compute_day_prices(wanted, self.source, progress, workers=self.workers)
+        with closing(pipeline):
+            for day in days_in(first, last):
+                if should_stop():
+                    raise Stopped(f"stopped before {day}")
+                if day in valid:
+                    outcome = DayOutcome(day, DayStatus.SKIPPED)
+                else:
+                    with structlog.contextvars.bound_contextvars(day=day.isoformat()):
+                        day_started = time.perf_counter()
+                        _, computed = next(pipeline)
+                        outcome = self.save(day, computed, day_started)
+                summary.outcomes.append(outcome)
+                if on_day:
+                    on_day(outcome)
         summary.elapsed_s = round(time.perf_counter() - started, 3)
         return summary
 

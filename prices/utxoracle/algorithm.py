@@ -1,7 +1,7 @@
 """The UTXOracle v9.1 price algorithm (spec §3-§7), vectorised with NumPy and free of Django.
 
-`OutputWindow` applies the "same day" rule while blocks arrive in order and keeps the outputs that
-enter the histogram. `estimate_price` turns those outputs into the rough and the exact price. The
+`OutputWindow` collects the outputs of blocks that arrive in order and applies the "same day" rule
+over the whole window. `estimate_price` turns those outputs into the rough and the exact price. The
 arithmetic reproduces the reference bit for bit: bin edges are computed with the same Python
 expression; stencil sums and the total of the slide scores are accumulated left to right like the
 reference's loops (`np.cumsum` adds sequentially, unlike the pairwise `np.sum`); the micro-round
@@ -137,39 +137,38 @@ class InsufficientData(ValueError):
     """The window holds too few usable outputs to find a price."""
 
 
-class _TxidRun:
-    """Txids sorted by their first 8 bytes, for exact vectorised lookups."""
+PREFIX_BUCKET_SHIFT = np.uint64(64 - 22)  # 4 Mi buckets of a txid's first 8 bytes
 
-    def __init__(self, rows: np.ndarray) -> None:
-        keys = np.ascontiguousarray(rows[:, :8]).view(np.uint64).ravel()
-        self.order = np.argsort(keys, kind="stable")
-        self.keys = keys[self.order]
-        self.rows = rows[self.order]
 
-    def __len__(self) -> int:
-        return len(self.keys)
+def earlier_matches(txids: np.ndarray, spent: np.ndarray, spender: np.ndarray) -> np.ndarray:
+    """For each spent txid, whether a transaction at or before position `spender` has that txid.
 
-    def find(self, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """For each row (whose 8-byte `keys` come sorted), the original position of its first
-        exact match here, or -1."""
-        size = len(self.keys)
-        low = np.searchsorted(self.keys, keys, side="left")  # sorted needles: a fast search
-        found = np.full(len(rows), -1, dtype=np.int64)
-        pending = np.flatnonzero(low < size)
-        step = 0
-        while len(pending):  # equal prefixes are compared in full, in original order
-            candidate = low[pending] + step
-            same_key = self.keys[candidate] == keys[pending]
-            pending, candidate = pending[same_key], candidate[same_key]
-            hit = (self.rows[candidate] == rows[pending]).all(axis=1)
-            found[pending[hit]] = self.order[candidate[hit]]
-            step += 1
-            pending = pending[~hit & (low[pending] + step < size)]
-        return found
-
-    @staticmethod
-    def merge(first: _TxidRun, second: _TxidRun) -> _TxidRun:
-        return _TxidRun(np.concatenate((first.rows, second.rows)))
+    `txids` holds one 32-byte row per transaction of the window, in order, and `spent` one row
+    per spent txid (both C-contiguous). Only rows whose prefix bucket appears on both sides can
+    match (usually a small share); those are sorted by their first 8 bytes so that each lookup is
+    a fast search, and equal prefixes are then compared in full, candidate by candidate.
+    """
+    prefixes = txids.view(np.uint64)[:, 0]
+    wanted = spent.view(np.uint64)[:, 0]
+    buckets = prefixes >> PREFIX_BUCKET_SHIFT
+    pending = np.flatnonzero(np.isin(wanted >> PREFIX_BUCKET_SHIFT, buckets, kind="table"))
+    rows = np.isin(buckets, wanted[pending] >> PREFIX_BUCKET_SHIFT, kind="table")
+    order = np.flatnonzero(rows)
+    order = order[np.argsort(prefixes[order])]
+    sorted_prefixes = prefixes[order]
+    pending = pending[np.argsort(wanted[pending])]
+    candidate = np.searchsorted(sorted_prefixes, wanted[pending])
+    found = np.zeros(len(spent), dtype=bool)
+    while len(pending):
+        inside = candidate < len(order)
+        pending, candidate = pending[inside], candidate[inside]
+        same = sorted_prefixes[candidate] == wanted[pending]
+        pending, candidate = pending[same], candidate[same]
+        position = order[candidate]
+        hit = (position <= spender[pending]) & (txids[position] == spent[pending]).all(axis=1)
+        found[pending[hit]] = True
+        pending, candidate = pending[~hit], candidate[~hit] + 1
+    return found
 
 
 class OutputWindow:
@@ -177,38 +176,34 @@ class OutputWindow:
 
     Blocks must be added in height order. A kept transaction is dropped as "same day" when it
     spends a transaction at or before its own position in the window: the reference adds each
-    txid to its set before checking that transaction's inputs. Earlier blocks' txids are kept in
-    a few sorted runs (merged as they grow, about 40 bytes per transaction).
+    txid to its set before checking that transaction's inputs. `add` only collects compact arrays
+    (the txids, about 32 bytes per transaction, and the spends of kept transactions with outputs
+    in range); `outputs` applies the rule once over the whole window.
     """
 
     def __init__(self, tx_filter: TxFilter = DEFAULT_FILTER) -> None:
         self.tx_filter = tx_filter
-        self._runs: list[_TxidRun] = []
+        self._tx_count = 0
+        self._txids: list[bytes] = []
+        self._spent: list[np.ndarray] = []
+        self._spender: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
+        self._owner: list[np.ndarray] = []
 
     def add(self, block: ParsedBlock) -> None:
         """Add the next block of the window."""
-        keep = np.ones(len(block.values), dtype=bool)
+        btc = block.values.astype(np.float64) / 1e8
+        in_range = (btc > MIN_BTC) & (btc < MAX_BTC)
+        self._values.append(btc[in_range])
+        self._owner.append(self._tx_count + block.kept[block.value_of[in_range]])
         if self.tx_filter.drop_same_day:
-            rows = np.frombuffer(block.txids, dtype=np.uint8).reshape(-1, 32)
-            current = _TxidRun(rows)
-            if len(block.spent):
-                keys = np.ascontiguousarray(block.spent[:, :8]).view(np.uint64).ravel()
-                order = np.argsort(keys)
-                keys, spent = keys[order], block.spent[order]
-                earlier = np.zeros(len(spent), dtype=bool)
-                for run in self._runs:
-                    earlier |= run.find(spent, keys) >= 0
-                position = current.find(spent, keys)
-                spender = block.kept[block.spent_by[order]]
-                earlier |= (position >= 0) & (position <= spender)
-                keep = ~np.isin(block.value_of, block.spent_by[order][earlier])
-            self._runs.append(current)
-            while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
-                last = self._runs.pop()
-                self._runs.append(_TxidRun.merge(self._runs.pop(), last))
-        btc = block.values[keep].astype(np.float64) / 1e8
-        self._values.append(btc[(btc > MIN_BTC) & (btc < MAX_BTC)])
+            self._txids.append(block.txids)
+            counted = np.zeros(len(block.kept), dtype=bool)
+            counted[block.value_of[in_range]] = True
+            spends = counted[block.spent_by]  # only transactions with an output in range matter
+            self._spent.append(block.spent[spends])
+            self._spender.append(self._tx_count + block.kept[block.spent_by[spends]])
+        self._tx_count += block.tx_count
 
     def __len__(self) -> int:
         return len(self._values)
@@ -217,8 +212,16 @@ class OutputWindow:
         """Values (BTC) of the outputs that enter the histogram, and each one's block position."""
         if not self._values:
             return np.zeros(0), np.zeros(0, dtype=np.int64)
-        counts = [len(values) for values in self._values]
-        return np.concatenate(self._values), np.repeat(np.arange(len(counts)), counts)
+        values = np.concatenate(self._values)
+        block_index = np.repeat(np.arange(len(self._values)), [len(v) for v in self._values])
+        if not self.tx_filter.drop_same_day:
+            return values, block_index
+        txids = np.frombuffer(b"".join(self._txids), dtype=np.uint8).reshape(-1, 32)
+        spender = np.concatenate(self._spender)
+        same_day = np.zeros(self._tx_count, dtype=bool)
+        same_day[spender[earlier_matches(txids, np.concatenate(self._spent), spender)]] = True
+        keep = ~same_day[np.concatenate(self._owner)]
+        return values[keep], block_index[keep]
 
 
 def bin_index(values: np.ndarray) -> np.ndarray:
@@ -358,7 +361,8 @@ def central_output(points: np.ndarray, low: float, high: float) -> tuple[float, 
     right_sums = total - prefix
     distances = (inside * left_counts - left_sums) + (right_sums - inside * right_counts)
     best = float(inside[int(np.argmin(distances))])
-    deviations = np.sort(np.abs(inside - best))
+    middle = (n // 2 - 1, n // 2) if n % 2 == 0 else (n // 2,)
+    deviations = np.partition(np.abs(inside - best), middle)  # the median needs no full sort
     if n % 2 == 0:
         mad = float((deviations[n // 2 - 1] + deviations[n // 2]) / 2)
     else:

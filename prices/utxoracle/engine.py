@@ -6,7 +6,9 @@ block from the tip, jump until the estimate oscillates, step to the first block 
 midnight, then take consecutive blocks while their UTC day of the month stays the same.
 
 Blocks are fetched and parsed ahead in a bounded pool (worker processes when `workers` > 1,
-threads otherwise) and consumed in height order, so at most a few raw blocks are in memory at once.
+threads otherwise) and consumed in height order: raw blocks live only inside the workers, the
+command keeps compact arrays. `compute_day_prices` prices many days through one pool, fetching the
+next day's blocks while the current day is finished, so a backfill runs at full speed.
 """
 
 from __future__ import annotations
@@ -14,17 +16,25 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
 
 from core.logging import current_correlation_id
-from prices.utxoracle.algorithm import ALGORITHM, OutputWindow, confidence, estimate_price
+from prices.utxoracle.algorithm import (
+    ALGORITHM,
+    InsufficientData,
+    OutputWindow,
+    confidence,
+    estimate_price,
+)
 from prices.utxoracle.parser import (
     DEFAULT_FILTER,
     BlockParseError,
@@ -50,8 +60,10 @@ SECONDS_PER_DAY = 86_400
 LOOKUP_CHUNK = 48  # header lookups per round trip while walking through a day
 STEP_CHUNK = 8  # header lookups per round trip while stepping to midnight
 FETCH_THREADS = 4
+AHEAD_PER_WORKER = 16  # parsed blocks in flight: enough to cover finishing a day
 
 Progress = Callable[[str, int, int], None]
+Selector = Callable[[BlockSource], list[BlockRef]]
 
 
 class DateNotServable(ValueError):
@@ -131,10 +143,7 @@ def compute_day_price(
 ) -> OracleResult:
     """The UTXOracle price of a UTC day; raises DateNotServable, BlockSourceError or
     InsufficientData. A FallbackSource is tried source by source, each for the whole day."""
-    return _with_fallback(
-        source,
-        lambda s: _compute(s, lambda: select_day_blocks(day, s), day, progress, workers, tx_filter),
-    )
+    return _on_each_source(source, partial(_compute_day, day, progress, workers, tx_filter))
 
 
 def compute_recent_price(
@@ -148,49 +157,106 @@ def compute_recent_price(
     """The UTXOracle price of the `blocks` blocks below the tip (tip-blocks ... tip-1)."""
     if blocks < 1:
         raise DateNotServable("the recent-blocks mode needs at least one block")
-    return _with_fallback(
+    return _on_each_source(
         source,
-        lambda s: _compute(
-            s, lambda: select_recent_blocks(blocks, s), None, progress, workers, tx_filter
+        lambda s: _compute_one(
+            s, None, lambda s: select_recent_blocks(blocks, s), progress, workers, tx_filter
         ),
     )
 
 
-def _with_fallback(source: BlockSource, run: Callable[[BlockSource], OracleResult]) -> OracleResult:
+def compute_day_prices(
+    days: Iterable[date],
+    source: BlockSource,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    tx_filter: TxFilter = DEFAULT_FILTER,
+) -> Iterator[tuple[date, OracleResult | Exception]]:
+    """The price of each day, in order, or why it has none (DateNotServable, BlockSourceError,
+    InsufficientData); a failed day does not stop the others.
+
+    One pool of workers serves every day and fetches the next day's blocks while the current day
+    is finished and handed over. A FallbackSource streams from its first source; a day that fails
+    there is computed again on the others, one by one, as `compute_day_price` does.
+    """
+    sources = source.sources if isinstance(source, FallbackSource) else [source]
+    days = list(days)
+    jobs = [(day, _day_selector(day)) for day in days]
+    results = _pipeline(sources[0], jobs, progress, workers, tx_filter)
+    for day, (_, outcome) in zip(days, results, strict=True):
+        if isinstance(outcome, BlockSourceError) and len(sources) > 1:
+            log.warning("oracle_source_failed", source=sources[0].name, error=str(outcome))
+            try:
+                outcome = _first_success(
+                    source.name,
+                    sources[1:],
+                    partial(_compute_day, day, progress, workers, tx_filter),
+                    [outcome],
+                )
+            except (DateNotServable, BlockSourceError, InsufficientData) as exc:
+                outcome = exc
+        yield day, outcome
+
+
+def _compute_day(
+    day: date,
+    progress: Progress | None,
+    workers: int | None,
+    tx_filter: TxFilter,
+    source: BlockSource,
+) -> OracleResult:
+    return _compute_one(source, day, _day_selector(day), progress, workers, tx_filter)
+
+
+def _day_selector(day: date) -> Selector:
+    return lambda source: select_day_blocks(day, source)
+
+
+def _on_each_source(
+    source: BlockSource, run: Callable[[BlockSource], OracleResult]
+) -> OracleResult:
     if not isinstance(source, FallbackSource):
         return run(source)
-    failures: list[BlockSourceError] = []
-    for candidate in source.sources:
+    return _first_success(source.name, source.sources, run, [])
+
+
+def _first_success(
+    name: str,
+    sources: Sequence[BlockSource],
+    run: Callable[[BlockSource], OracleResult],
+    failures: list[BlockSourceError],
+) -> OracleResult:
+    """The first source's result that does not fail; one error naming every failure."""
+    for candidate in sources:
         try:
             return run(candidate)
         except BlockSourceError as exc:
             log.warning("oracle_source_failed", source=candidate.name, error=str(exc))
             failures.append(exc)
-    raise combined_error(source.name, failures, None)
+    raise combined_error(name, failures, None)
 
 
-def _compute(
+def _compute_one(
     source: BlockSource,
-    select: Callable[[], list[BlockRef]],
     day: date | None,
+    select: Selector,
     progress: Progress | None,
     workers: int | None,
     tx_filter: TxFilter,
 ) -> OracleResult:
-    started = time.perf_counter()
-    source.check_ready()
-    refs = select()
-    source.check_keeps(refs[0].height)
-    window = OutputWindow(tx_filter)
-    total = len(refs)
-    if progress:
-        progress("blocks", 0, total)
-    for done, parsed in enumerate(stream_blocks(source, refs, tx_filter, workers), start=1):
-        window.add(parsed)
-        if progress:
-            progress("blocks", done, total)
-    values, block_index = window.outputs()
-    estimate = estimate_price(values, block_index, total)
+    [(_, outcome)] = _pipeline(source, [(day, select)], progress, workers, tx_filter)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _result(
+    day: date | None, refs: list[BlockRef], outputs: OutputWindow, source: str, started: float
+) -> OracleResult:
+    """Run the algorithm on a window's outputs (raises InsufficientData)."""
+    values, block_index = outputs.outputs()
+    estimate = estimate_price(values, block_index, len(refs))
     blocks = [
         BlockPrice(ref.height, ref.time, median, points)
         for ref, median, points in zip(
@@ -204,13 +270,13 @@ def _compute(
         rough_price=estimate.rough_price,
         block_first=refs[0].height,
         block_last=refs[-1].height,
-        block_count=total,
+        block_count=len(refs),
         output_count=estimate.output_count,
         price_point_count=estimate.price_point_count,
         deviation=estimate.deviation,
         confidence=confidence(estimate.deviation, estimate.price_point_count),
         algorithm=ALGORITHM,
-        source=source.name,
+        source=source,
         elapsed_s=round(time.perf_counter() - started, 3),
         blocks=blocks,
     )
@@ -354,13 +420,12 @@ def _load_in_worker(ref: BlockRef) -> ParsedBlock:  # pragma: no cover - runs in
     return load_block(_worker[0], ref, _worker[1])
 
 
-def stream_blocks(
-    source: BlockSource,
-    refs: Sequence[BlockRef],
-    tx_filter: TxFilter = DEFAULT_FILTER,
-    workers: int | None = None,
-) -> Iterator[ParsedBlock]:
-    """Parsed blocks in the order of `refs`, fetched ahead by a bounded pool."""
+@contextmanager
+def _block_pool(
+    source: BlockSource, tx_filter: TxFilter = DEFAULT_FILTER, workers: int | None = None
+) -> Iterator[tuple[Callable[[BlockRef], Future[ParsedBlock]], int]]:
+    """`submit(ref)`, which fetches and parses a block in the pool, and how many blocks to keep
+    in flight so that every worker always has the next one."""
     workers = default_workers() if workers is None else workers
     executor: Executor
     if workers > 1:
@@ -373,21 +438,116 @@ def stream_blocks(
         def submit(ref: BlockRef) -> Future[ParsedBlock]:
             return executor.submit(_load_in_worker, ref)
 
-        ahead = 2 * workers
+        ahead = AHEAD_PER_WORKER * workers
     else:
         executor = ThreadPoolExecutor(FETCH_THREADS)
 
         def submit(ref: BlockRef) -> Future[ParsedBlock]:
             return executor.submit(copy_context().run, load_block, source, ref, tx_filter)
 
-        ahead = FETCH_THREADS
-    pending: deque[Future[ParsedBlock]] = deque()
+        ahead = 2 * FETCH_THREADS
     try:
-        for ref in refs:
-            pending.append(submit(ref))
-            if len(pending) >= ahead:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield submit, ahead
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Window:
+    """One day (or the recent blocks) while its blocks stream in; the first failure ends it."""
+
+    def __init__(
+        self, day: date | None, source: BlockSource, select: Selector, tx_filter: TxFilter
+    ) -> None:
+        self.day = day
+        self.started = time.perf_counter()
+        self.outputs = OutputWindow(tx_filter)
+        self.error: Exception | None = None
+        self.refs: list[BlockRef] = []
+        try:
+            source.check_ready()  # mainnet and synced, before any block is asked for
+            self.refs = select(source)
+            if self.refs:
+                source.check_keeps(self.refs[0].height)
+        except (DateNotServable, BlockSourceError) as exc:
+            self.error = exc
+        self.submitted = 0
+        self.taken = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.taken == self.submitted and (
+            self.submitted == len(self.refs) or self.error is not None
+        )
+
+    def take(self, future: Future[ParsedBlock]) -> None:
+        """Add the next block, or record why it failed (blocks after a failure are skipped)."""
+        self.taken += 1
+        if future.cancelled() or self.error is not None:
+            return
+        try:
+            self.outputs.add(future.result())
+        except BlockSourceError as exc:
+            self.error = exc
+
+    def outcome(self, source: str) -> OracleResult | Exception:
+        if self.error is not None:
+            return self.error
+        try:
+            return _result(self.day, self.refs, self.outputs, source, self.started)
+        except InsufficientData as exc:
+            return exc
+
+
+def _pipeline(
+    source: BlockSource,
+    jobs: Iterable[tuple[date | None, Selector]],
+    progress: Progress | None,
+    workers: int | None,
+    tx_filter: TxFilter,
+) -> Iterator[tuple[date | None, OracleResult | Exception]]:
+    """Each job's result, or why it failed, in order.
+
+    Blocks are submitted to one pool in height order, across jobs, and taken back in the same
+    order; a job's blocks are selected when the previous job's last block has been submitted, so
+    the pool parses the next job while the current one is finished and handed over.
+    """
+    windows: deque[_Window] = deque()
+    pending: deque[tuple[_Window, Future[ParsedBlock]]] = deque()
+
+    def report() -> None:
+        if progress and windows and windows[0].refs:
+            progress("blocks", windows[0].taken, len(windows[0].refs))
+
+    def take_next() -> None:
+        window, future = pending.popleft()
+        window.take(future)
+        if window.error is not None:
+            for owner, other in pending:
+                if owner is window:
+                    other.cancel()
+        report()
+
+    def finished() -> Iterator[tuple[date | None, OracleResult | Exception]]:
+        while windows and windows[0].complete:
+            window = windows.popleft()
+            yield window.day, window.outcome(source.name)
+            report()
+
+    with _block_pool(source, tx_filter, workers) as (submit, ahead):
+        for day, select in jobs:
+            window = _Window(day, source, select, tx_filter)
+            windows.append(window)
+            if len(windows) == 1:
+                report()
+            for ref in window.refs:
+                if window.error is not None:
+                    break
+                pending.append((window, submit(ref)))
+                window.submitted += 1
+                if len(pending) >= ahead:
+                    take_next()
+                    yield from finished()
+            yield from finished()
+        while pending:
+            take_next()
+            yield from finished()

@@ -23,6 +23,7 @@ from prices.utxoracle.algorithm import (
     bin_index,
     central_output,
     confidence,
+    earlier_matches,
     estimate_price,
     histogram,
     micro_round_mask,
@@ -409,3 +410,30 @@ def test_same_day_lookup_survives_many_blocks_and_equal_prefixes() -> None:
     )
     values = (window.outputs()[0] * 1e8).round().astype(int).tolist()
     assert 5_000_000 in values and 7_000_000 not in values
+
+
+def spec_earlier_matches(txids: list[bytes], spent: list[bytes], spender: list[int]) -> list[bool]:
+    """The reference's set, filled transaction by transaction before their inputs are checked."""
+    return [s in set(txids[: position + 1]) for s, position in zip(spent, spender, strict=True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=30),
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 29)), max_size=30),
+)
+def test_earlier_matches_equal_the_reference_set(tx_names: list[int], spends) -> None:
+    """Few distinct txids, sharing prefixes and repeating, so that every path is taken."""
+
+    def txid(name: int) -> bytes:
+        return bytes(8) + bytes([name % 2]) * 8 + sha256(bytes([name])).digest()[:16]
+
+    txids = [txid(n) for n in tx_names]
+    spent = [txid(n) for n, _ in spends]
+    spender = [min(p, len(txids) - 1) for _, p in spends]
+    found = earlier_matches(
+        np.frombuffer(b"".join(txids), dtype=np.uint8).reshape(-1, 32),
+        np.frombuffer(b"".join(spent), dtype=np.uint8).reshape(-1, 32),
+        np.array(spender, dtype=np.int64),
+    )
+    assert found.tolist() == spec_earlier_matches(txids, spent, spender)

@@ -4,13 +4,15 @@ they compute days from the simulated chain."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from prices import selectors
+from prices.ingestion import DayOutcome, DayStatus
+from prices.progress import CommandProgress
 from prices.store import SCHEMA_VERSION
 from prices.utxoracle.engine import EARLIEST_DATE
 from simulators.chain import SimulatorServer
@@ -86,6 +88,8 @@ def test_backfill_prices_computes_a_range_and_resumes(
     assert process.process.returncode == 0, process.log_path.read_text()[-2000:]
     lines = out.splitlines()
     assert lines[0].startswith(f"{first} valid ") and lines[1].startswith(f"{last} valid ")
+    assert "[1/2 days, " in lines[0] and " blocks/s, ETA " in lines[0]
+    assert lines[1].endswith(" blocks/s, ETA 0:00:00]")
     assert lines[2].startswith(f"backfill_prices {first}..{last}: 2 days; 2 computed (2 valid")
     assert [r.date for r in selectors.days_between(first, last)] == [first, last]
     saved = [e for e in process.log_lines() if e["event"] == "price_day_saved"]
@@ -97,7 +101,10 @@ def test_backfill_prices_computes_a_range_and_resumes(
     )
     out, _ = again.process.communicate(timeout=60)
     assert again.process.returncode == 0
-    assert out.splitlines()[:2] == [f"{first} skipped", f"{last} skipped"]
+    assert [line.split(" [")[0] for line in out.splitlines()[:2]] == [
+        f"{first} skipped",
+        f"{last} skipped",
+    ]
     assert "0 computed" in out and "2 already valid" in out
 
 
@@ -137,3 +144,21 @@ def test_update_prices_fails_when_a_day_cannot_be_computed(
         call_command("update_prices", stdout=out)
     assert exit_info.value.code == 1
     assert "2 failed" in out.getvalue()
+
+
+def test_progress_lines_count_days_blocks_per_second_and_time_left() -> None:
+    now = [0.0]
+    lines: list[str] = []
+    progress = CommandProgress(4, lines.append, io.StringIO(), bars=False, clock=lambda: now[0])
+    for index in range(2):
+        for done in range(145):
+            progress.blocks("blocks", done, 144)
+        now[0] += 2.0
+        progress.day(DayOutcome(date(2025, 1, 1 + index), DayStatus.VALID, 63_000.0, None, 2.0))
+    progress.day(DayOutcome(date(2025, 1, 3), DayStatus.SKIPPED))
+    progress.close()
+    assert lines == [
+        "2025-01-01 valid 63,000.00 USD (2.0 s) [1/4 days, 72 blocks/s, ETA 0:00:06]",
+        "2025-01-02 valid 63,000.00 USD (2.0 s) [2/4 days, 72 blocks/s, ETA 0:00:04]",
+        "2025-01-03 skipped [3/4 days, 72 blocks/s, ETA 0:00:01]",
+    ]

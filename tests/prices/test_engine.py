@@ -9,11 +9,13 @@ from datetime import date
 
 import pytest
 
-from prices.utxoracle.algorithm import ALGORITHM
+from prices.utxoracle.algorithm import ALGORITHM, InsufficientData
 from prices.utxoracle.engine import (
     RESULT_KEYS,
     DateNotServable,
+    OracleResult,
     compute_day_price,
+    compute_day_prices,
     compute_recent_price,
     select_day_blocks,
 )
@@ -214,3 +216,72 @@ def test_fallback_reports_every_failure() -> None:
     message = str(caught.value)
     assert caught.value.source == "esplora,bitcoind"
     assert "block source esplora failed" in message and "block source bitcoind failed" in message
+
+
+# --- many days through one pipeline -------------------------------------------------------------
+
+THREE_DAYS = [date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)]
+SECOND_DAY_BLOCK = 870_012 + 144 + 50
+
+
+@pytest.fixture(scope="module")
+def three_day_chain() -> SimulatedChain:
+    return SimulatedChain(ChainParams(txs_per_block=40, days=3, seed=3))
+
+
+def test_a_failed_day_does_not_stop_the_others(
+    serve: Callable[..., SimulatorServer], three_day_chain: SimulatedChain
+) -> None:
+    server = serve(three_day_chain, Faults(truncate_heights={SECOND_DAY_BLOCK}))
+    days = [date(2023, 12, 1), *THREE_DAYS, date(2025, 1, 4)]
+    outcomes = dict(compute_day_prices(days, rpc_source(server), workers=2))
+    assert list(outcomes) == days
+    assert isinstance(outcomes[days[0]], DateNotServable)
+    assert isinstance(outcomes[days[-1]], DateNotServable)
+    failure = outcomes[THREE_DAYS[1]]
+    assert isinstance(failure, BlockSourceError) and failure.height == SECOND_DAY_BLOCK
+    clean = serve(three_day_chain)
+    for day in (THREE_DAYS[0], THREE_DAYS[2]):
+        expected = compute_day_price(day, rpc_source(clean), workers=1)
+        assert replace(outcomes[day], elapsed_s=0) == replace(expected, elapsed_s=0)
+
+
+def test_a_day_that_fails_on_the_first_source_is_computed_on_the_next(
+    serve: Callable[..., SimulatorServer], three_day_chain: SimulatedChain
+) -> None:
+    damaged = serve(three_day_chain, Faults(truncate_heights={SECOND_DAY_BLOCK}))
+    clean = serve(three_day_chain)
+    source = FallbackSource([rpc_source(damaged), esplora_source(clean)])
+    outcomes = list(compute_day_prices(THREE_DAYS, source, workers=1))
+    assert all(isinstance(result, OracleResult) for _, result in outcomes)
+    assert [result.source for _, result in outcomes] == ["bitcoind", "esplora", "bitcoind"]
+
+
+def test_a_day_that_fails_on_every_source_names_every_failure(
+    serve: Callable[..., SimulatorServer], three_day_chain: SimulatedChain
+) -> None:
+    damaged = serve(three_day_chain, Faults(truncate_heights={SECOND_DAY_BLOCK}))
+    source = FallbackSource([rpc_source(damaged), esplora_source(damaged)])
+    outcomes = dict(compute_day_prices(THREE_DAYS, source, workers=1))
+    failure = outcomes[THREE_DAYS[1]]
+    assert isinstance(failure, BlockSourceError) and failure.source == "bitcoind,esplora"
+    assert "block source bitcoind failed" in str(failure)
+    assert "block source esplora failed" in str(failure)
+    assert isinstance(outcomes[THREE_DAYS[2]], OracleResult)
+
+
+def test_progress_follows_the_day_being_finished(day_server: SimulatorServer) -> None:
+    seen: list[tuple[int, int]] = []
+    [(_, result)] = compute_day_prices(
+        [DAY], rpc_source(day_server), lambda _, done, total: seen.append((done, total))
+    )
+    assert isinstance(result, OracleResult)
+    assert seen == [(done, result.block_count) for done in range(result.block_count + 1)]
+
+
+def test_a_window_without_outputs_is_reported_as_insufficient_data(
+    day_server: SimulatorServer,
+) -> None:
+    nothing = replace(DEFAULT_FILTER, exact_outputs=1000)
+    [(_, outcome)] = compute_day_prices([DAY], rpc_source(day_server), tx_filter=nothing)
+    assert isinstance(outcome, InsufficientData)

@@ -15,7 +15,12 @@ from datetime import date
 
 import pytest
 
-from prices.utxoracle.engine import OracleResult, compute_day_price, compute_recent_price
+from prices.utxoracle.engine import (
+    OracleResult,
+    compute_day_price,
+    compute_day_prices,
+    compute_recent_price,
+)
 from simulators.chain import ChainParams, SimulatedChain, SimulatorServer
 from tests.prices.helpers import rpc_source
 
@@ -99,3 +104,15 @@ def test_days_around_out_of_order_midnights_equal_the_reference(
 ) -> None:
     result = compute_day_price(day, rpc_source(midnight_server), workers=1)
     assert numbers(result) == GOLDEN_MIDNIGHT[day]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_pipelined_run_of_the_three_days_equals_the_reference(
+    midnight_server: SimulatorServer, workers: int
+) -> None:
+    days = sorted(GOLDEN_MIDNIGHT)
+    results = list(compute_day_prices(days, rpc_source(midnight_server), workers=workers))
+    assert [day for day, _ in results] == days
+    for day, result in results:
+        assert isinstance(result, OracleResult)
+        assert numbers(result) == GOLDEN_MIDNIGHT[day]
