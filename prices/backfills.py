@@ -10,7 +10,7 @@ import structlog
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from prices.ingestion import DayOutcome, DayStatus, PriceIngestion, RunSummary, Stopped
+from prices.ingestion import DayOutcome, Outcome, PriceIngestion, RunSummary, Stopped
 from prices.models import BackfillRequest
 
 log = structlog.get_logger(__name__)
@@ -121,7 +121,7 @@ def _finish(reporter: _Reporter, summary: RunSummary) -> None:
         request=reporter.request.pk,
         summary=summary.line(),
         failed=len(failed),
-        valid=summary.counts[DayStatus.VALID],
+        valid=summary.counts[Outcome.VALID],
     )
 
 

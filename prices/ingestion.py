@@ -43,7 +43,7 @@ from prices.validity import ValidityRules
 log = structlog.get_logger(__name__)
 
 
-class DayStatus(StrEnum):
+class Outcome(StrEnum):
     """What became of one day of a run."""
 
     VALID = "valid"  # computed and saved as valid
@@ -58,7 +58,7 @@ class DayOutcome:
     """The result of one day of a run."""
 
     day: date
-    status: DayStatus
+    status: Outcome
     price: float | None = None
     reason: str | None = None
     elapsed_s: float = 0.0
@@ -85,23 +85,23 @@ class RunSummary:
     elapsed_s: float = 0.0
 
     @property
-    def counts(self) -> Counter[DayStatus]:
+    def counts(self) -> Counter[Outcome]:
         return Counter(outcome.status for outcome in self.outcomes)
 
     @property
     def failed(self) -> list[DayOutcome]:
-        return [o for o in self.outcomes if o.status is DayStatus.FAILED]
+        return [o for o in self.outcomes if o.status is Outcome.FAILED]
 
     def line(self) -> str:
         counts = self.counts
         computed = (
-            counts[DayStatus.VALID] + counts[DayStatus.INVALID] + counts[DayStatus.KEPT_VALID]
+            counts[Outcome.VALID] + counts[Outcome.INVALID] + counts[Outcome.KEPT_VALID]
         )
         return (
             f"{self.first}..{self.last}: {len(self.outcomes)} days; {computed} computed"
-            f" ({counts[DayStatus.VALID]} valid, {counts[DayStatus.INVALID]} invalid,"
-            f" {counts[DayStatus.KEPT_VALID]} invalid with the valid row kept),"
-            f" {counts[DayStatus.SKIPPED]} already valid, {counts[DayStatus.FAILED]} failed;"
+            f" ({counts[Outcome.VALID]} valid, {counts[Outcome.INVALID]} invalid,"
+            f" {counts[Outcome.KEPT_VALID]} invalid with the valid row kept),"
+            f" {counts[Outcome.SKIPPED]} already valid, {counts[Outcome.FAILED]} failed;"
             f" {self.elapsed_s:.1f} s"
         )
 
@@ -189,16 +189,16 @@ class PriceIngestion:
         its computation began, for the outcome's time."""
         if isinstance(computed, Exception):
             log.warning("price_day_failed", reason=str(computed))
-            return DayOutcome(day, DayStatus.FAILED, reason=str(computed))
+            return DayOutcome(day, Outcome.FAILED, reason=str(computed))
         exchange_price = self.exchange.price_on(day, self.today)
         record, blocks = records_from_result(computed, exchange_price, self.rules)
         with open_writer() as writer:
             saved = writer.save_day(record, blocks)
         elapsed = round(time.perf_counter() - started, 3)
         if saved is SaveOutcome.KEPT_VALID:
-            status = DayStatus.KEPT_VALID
+            status = Outcome.KEPT_VALID
         else:
-            status = DayStatus.VALID if record.is_valid else DayStatus.INVALID
+            status = Outcome.VALID if record.is_valid else Outcome.INVALID
         log.info(
             "price_day_saved",
             status=status.value,
@@ -237,7 +237,7 @@ class PriceIngestion:
                 if should_stop():
                     raise Stopped(f"stopped before {day}")
                 if day in valid:
-                    outcome = DayOutcome(day, DayStatus.SKIPPED)
+                    outcome = DayOutcome(day, Outcome.SKIPPED)
                 else:
                     with structlog.contextvars.bound_contextvars(day=day.isoformat()):
                         day_started = time.perf_counter()

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from prices import selectors
-from prices.ingestion import DayOutcome, DayStatus
+from prices.ingestion import DayOutcome, Outcome
 from prices.progress import CommandProgress
 from prices.store import SCHEMA_VERSION
 from prices.utxoracle.engine import EARLIEST_DATE
@@ -154,8 +154,8 @@ def test_progress_lines_count_days_blocks_per_second_and_time_left() -> None:
         for done in range(145):
             progress.blocks("blocks", done, 144)
         now[0] += 2.0
-        progress.day(DayOutcome(date(2025, 1, 1 + index), DayStatus.VALID, 63_000.0, None, 2.0))
-    progress.day(DayOutcome(date(2025, 1, 3), DayStatus.SKIPPED))
+        progress.day(DayOutcome(date(2025, 1, 1 + index), Outcome.VALID, 63_000.0, None, 2.0))
+    progress.day(DayOutcome(date(2025, 1, 3), Outcome.SKIPPED))
     progress.close()
     assert lines == [
         "2025-01-01 valid 63,000.00 USD (2.0 s) [1/4 days, 72 blocks/s, ETA 0:00:06]",

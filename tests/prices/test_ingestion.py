@@ -11,7 +11,7 @@ import pytest
 from prices import selectors
 from prices.ingestion import (
     DayOutcome,
-    DayStatus,
+    Outcome,
     PriceIngestion,
     RunSummary,
     Stopped,
@@ -41,7 +41,7 @@ def test_a_day_is_computed_from_every_block_of_that_day(
 ) -> None:
     day = chain.chain.days[0]
     outcome = ingestion().compute_and_save(day)
-    assert outcome.status is DayStatus.VALID
+    assert outcome.status is Outcome.VALID
     record = selectors.day_record(day)
     heights = heights_of(chain.chain, day)
     assert len(heights) == 144
@@ -70,7 +70,7 @@ def test_an_invalid_run_never_overwrites_a_valid_day(
     valid = selectors.day_record(day)
     strict = ValidityRules(10_000, 500_000, min_outputs=10**9, max_deviation=0.2)
     outcome = ingestion(rules=strict).compute_and_save(day)
-    assert outcome.status is DayStatus.KEPT_VALID
+    assert outcome.status is Outcome.KEPT_VALID
     assert outcome.reason == f"{valid.output_count} outputs, fewer than 1000000000"
     assert selectors.day_record(day) == valid
     assert len(selectors.blocks_of_day(day)) == 144
@@ -83,7 +83,7 @@ def test_recomputing_a_day_changes_nothing_but_its_computation_time(
     ingestion().run(day, day)
     first, blocks = selectors.day_record(day), selectors.blocks_of_day(day)
     summary = ingestion().run(day, day, force=True)
-    assert [o.status for o in summary.outcomes] == [DayStatus.VALID]
+    assert [o.status for o in summary.outcomes] == [Outcome.VALID]
     again = selectors.day_record(day)
     assert again.computed_at >= first.computed_at
     assert again._replace(computed_at=first.computed_at) == first
@@ -103,9 +103,9 @@ def test_update_computes_only_the_days_without_a_valid_row(
     seen: list[DayOutcome] = []
     summary = update_prices(ingestion(), on_day=seen.append)
     assert [(o.day, o.status) for o in summary.outcomes] == [
-        (days[0], DayStatus.SKIPPED),
-        (days[1], DayStatus.VALID),
-        (days[2], DayStatus.SKIPPED),
+        (days[0], Outcome.SKIPPED),
+        (days[1], Outcome.VALID),
+        (days[2], Outcome.SKIPPED),
     ]
     assert seen == summary.outcomes
     assert selectors.missing_price_dates(3) == []
@@ -124,7 +124,7 @@ def test_a_day_without_exchange_price_is_kept_valid(
     settings.HTTP_RETRIES = 0
     mempool.failing = True
     day = chain.chain.days[3]
-    assert ingestion().compute_and_save(day).status is DayStatus.VALID
+    assert ingestion().compute_and_save(day).status is Outcome.VALID
     record = selectors.day_record(day)
     assert record.is_valid and record.exchange_price is None and record.price_difference is None
 
@@ -147,7 +147,7 @@ def test_a_block_source_failure_saves_nothing(
 def test_today_is_not_servable(store_file: Path, chain: SimulatorServer, mempool) -> None:
     today = selectors.utc_today()
     outcome = ingestion().compute_and_save(today)
-    assert outcome.status is DayStatus.FAILED
+    assert outcome.status is Outcome.FAILED
     assert "not complete" in outcome.reason or "future" in outcome.reason
     assert selectors.day_record(today) is None
 
@@ -168,11 +168,11 @@ def test_a_run_stops_between_days(store_file: Path, chain: SimulatorServer, memp
 
 def test_outcome_and_summary_lines() -> None:
     day = date(2025, 1, 1)
-    assert DayOutcome(day, DayStatus.VALID, 63012.345, None, 4.12).line() == (
+    assert DayOutcome(day, Outcome.VALID, 63012.345, None, 4.12).line() == (
         "2025-01-01 valid 63,012.35 USD (4.1 s)"
     )
-    assert DayOutcome(day, DayStatus.SKIPPED).line() == "2025-01-01 skipped"
-    summary = RunSummary(day, day, [DayOutcome(day, DayStatus.FAILED, reason="x")], 1.26)
+    assert DayOutcome(day, Outcome.SKIPPED).line() == "2025-01-01 skipped"
+    summary = RunSummary(day, day, [DayOutcome(day, Outcome.FAILED, reason="x")], 1.26)
     assert summary.line() == (
         "2025-01-01..2025-01-01: 1 days; 0 computed (0 valid, 0 invalid, 0 invalid with the valid"
         " row kept), 0 already valid, 1 failed; 1.3 s"
