@@ -94,9 +94,7 @@ class RunSummary:
 
     def line(self) -> str:
         counts = self.counts
-        computed = (
-            counts[Outcome.VALID] + counts[Outcome.INVALID] + counts[Outcome.KEPT_VALID]
-        )
+        computed = counts[Outcome.VALID] + counts[Outcome.INVALID] + counts[Outcome.KEPT_VALID]
         return (
             f"{self.first}..{self.last}: {len(self.outcomes)} days; {computed} computed"
             f" ({counts[Outcome.VALID]} valid, {counts[Outcome.INVALID]} invalid,"

@@ -25,14 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
 
 from core.http import HttpOptions, UpstreamError
 from core.upstreams import network_name
-from core.upstreams.bitcoind import BitcoindClient
+from core.upstreams.bitcoind import BitcoindClient, bitcoind_from_settings
 from core.upstreams.esplora import EsploraClient
 from prices.utxoracle.parser import block_hash, header_time
 
@@ -149,8 +148,8 @@ class EsploraSource(BlockSource):
 
     name = "esplora"
 
-    def __init__(self, base_url: str, http: HttpOptions | None = None) -> None:
-        self.client = EsploraClient(base_url, http, service="esplora")
+    def __init__(self, client: EsploraClient) -> None:
+        self.client = client
         self.network: str | None = None
 
     def __repr__(self) -> str:
@@ -189,19 +188,8 @@ class BitcoindSource(BlockSource):
 
     name = "bitcoind"
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        cookie_file: str | Path | None = None,
-        user: str | None = None,
-        password: str | None = None,
-        datadir: str | Path | None = None,
-        http: HttpOptions | None = None,
-    ) -> None:
-        self.client = BitcoindClient(
-            url, cookie_file=cookie_file, user=user, password=password, datadir=datadir, http=http
-        )
+    def __init__(self, client: BitcoindClient) -> None:
+        self.client = client
         self.network: str | None = None
         self.prune_height: int | None = None
 
@@ -318,18 +306,9 @@ def block_source_from_settings(
     sources: list[BlockSource] = []
     for name in chosen:
         if name == "esplora":
-            sources.append(EsploraSource(settings.ELECTRS_URL, http))
+            sources.append(EsploraSource(EsploraClient(settings.ELECTRS_URL, http, service=name)))
         elif name == "bitcoind":
-            sources.append(
-                BitcoindSource(
-                    settings.BITCOIN_RPC_URL,
-                    cookie_file=settings.BITCOIN_RPC_COOKIE_FILE,
-                    user=settings.BITCOIN_RPC_USER,
-                    password=settings.BITCOIN_RPC_PASSWORD,
-                    datadir=settings.BITCOIN_DATADIR,
-                    http=http,
-                )
-            )
+            sources.append(BitcoindSource(bitcoind_from_settings(http)))
         else:
             raise ValueError(f"unknown block source {name!r} (expected esplora or bitcoind)")
     return sources[0] if len(sources) == 1 else FallbackSource(sources)

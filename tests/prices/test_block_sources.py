@@ -20,7 +20,7 @@ from prices.utxoracle.sources import (
     block_source_from_settings,
 )
 from simulators.chain import Faults, SimulatedChain, SimulatorServer
-from tests.prices.helpers import FAST_HTTP, esplora_source, esplora_source_at, rpc_at, rpc_source
+from tests.prices.helpers import esplora_source, esplora_source_at, rpc, rpc_at, rpc_source
 from tests.support import Hit, StubServer, free_port, json_response, text_response
 
 HEIGHT = 870_020
@@ -42,9 +42,9 @@ def test_both_sources_answer_the_same(day_server: SimulatorServer) -> None:
 def test_rpc_with_user_and_password(day_chain: SimulatedChain) -> None:
     server = SimulatorServer(day_chain, rpc_user="alice", rpc_password="s3cret").start()
     try:
-        good = BitcoindSource(server.url, user="alice", password="s3cret", http=FAST_HTTP)
+        good = rpc(server.url, user="alice", password="s3cret")
         assert good.tip_height() == day_chain.tip
-        bad = BitcoindSource(server.url, user="alice", password="wrong", http=FAST_HTTP)
+        bad = rpc(server.url, user="alice", password="wrong")
         with pytest.raises(BlockSourceError) as caught:
             bad.tip_height()
     finally:
@@ -54,7 +54,7 @@ def test_rpc_with_user_and_password(day_chain: SimulatedChain) -> None:
 
 
 def test_a_missing_cookie_file_is_named(day_server: SimulatorServer, tmp_path: Path) -> None:
-    source = BitcoindSource(day_server.url, cookie_file=tmp_path / "absent")
+    source = rpc(day_server.url, cookie_file=tmp_path / "absent")
     with pytest.raises(BlockSourceError, match=r"cannot read the RPC cookie file .*absent"):
         source.tip_height()
 
@@ -63,9 +63,9 @@ def test_without_credentials_the_cookie_of_the_data_directory_is_used(
     day_server: SimulatorServer, tmp_path: Path
 ) -> None:
     with pytest.raises(BlockSourceError, match=r"cannot read the RPC cookie file .*/\.cookie \("):
-        BitcoindSource(day_server.url, datadir=tmp_path).tip_height()
+        rpc(day_server.url, datadir=tmp_path).tip_height()
     (tmp_path / ".cookie").write_text(day_server.cookie_file.read_text())
-    assert BitcoindSource(day_server.url, datadir=tmp_path).tip_height() == day_server.chain.tip
+    assert rpc(day_server.url, datadir=tmp_path).tip_height() == day_server.chain.tip
 
 
 def test_a_cookie_of_another_network_is_named(day_server: SimulatorServer, tmp_path: Path) -> None:
@@ -74,14 +74,14 @@ def test_a_cookie_of_another_network_is_named(day_server: SimulatorServer, tmp_p
     with pytest.raises(
         BlockSourceError, match="there is one for test only: is the node on another"
     ):
-        BitcoindSource(day_server.url, datadir=tmp_path).tip_height()
+        rpc(day_server.url, datadir=tmp_path).tip_height()
 
 
 def test_a_stale_cookie_is_refused(day_server: SimulatorServer, tmp_path: Path) -> None:
     stale = tmp_path / ".cookie"
     stale.write_text("__cookie__:0000")
     with pytest.raises(BlockSourceError, match="at the chain tip: RPC authentication failed"):
-        BitcoindSource(day_server.url, cookie_file=stale).tip_height()
+        rpc(day_server.url, cookie_file=stale).tip_height()
 
 
 @pytest.mark.parametrize("make", [rpc_source, esplora_source])
