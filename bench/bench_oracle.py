@@ -1,8 +1,9 @@
 """Benchmark `manage.py oracle_price` end to end on a synthetic day served over loopback, side by
 side with the reference program.
 
-Starts the chain simulator (`python -m simulators.chain --warm`, default 144 blocks of 3,000
-transactions), then runs rounds: `oracle_price --date … --json` through Bitcoin Core RPC, the
+Starts the chain simulator (`python -m simulators.chain --warm --rest`, default 144 blocks of 3,000
+transactions; `--no-rest` leaves Core's REST interface off, so that blocks come through RPC), then
+runs rounds: `oracle_price --date … --json` through Bitcoin Core (blocks by REST when on), the
 reference UTXOracle.py v9.1 on the same day over RPC (with `--reference PATH`), and
 `oracle_price` through Esplora. Each run is timed as a whole process: wall time, CPU of the
 process and its children, the peak RSS of the largest process and the peak total PSS of the
@@ -106,6 +107,7 @@ def start_simulator(args: argparse.Namespace, cookie: Path) -> subprocess.Popen:
         "--cookie-file",
         str(cookie),
         "--warm",
+        *([] if args.no_rest else ["--rest"]),
     ]
     server = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."}
@@ -188,6 +190,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--no-esplora", action="store_true", help="time RPC only")
+    parser.add_argument(
+        "--no-rest",
+        action="store_true",
+        help="the simulated node without Core's REST interface (blocks then come through RPC)",
+    )
     parser.add_argument("--reference", type=Path, default=None, help="path of UTXOracle.py v9.1")
     args = parser.parse_args()
 
