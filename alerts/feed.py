@@ -56,7 +56,7 @@ from alerts.market import REFRESH_SECONDS, MarketData
 from core.db import run_orm
 from core.http import HttpOptions
 from core.logging import correlation_scope
-from core.redaction import redact_text, redact_url
+from core.redaction import redact_url
 from core.upstreams import UpstreamError
 from core.upstreams.esplora import EsploraClient, TxStatus
 from core.upstreams.mempool import BackendInfo, MempoolClient
@@ -193,8 +193,8 @@ class MempoolFeed:
         return self.stats.last_message_at != received_before
 
     def _note_disconnect(self, reason: str) -> None:
-        self.stats.last_error = redact_text(reason)[:300]
-        log.warning("feed_disconnected", reason=self.stats.last_error)
+        self.stats.last_error = reason  # redacted when logged and when stored
+        log.warning("feed_disconnected", reason=reason)
 
     async def _read(self, socket: ClientConnection, stop: asyncio.Event) -> None:
         stopper = asyncio.create_task(stop.wait())
@@ -300,8 +300,8 @@ class MempoolFeed:
             listed = await self.resync(reason)
             await self.settle(self.pending_whales - listed)
         except UpstreamError as exc:
-            log.warning("feed_resync_failed", reason=reason, error=redact_text(str(exc)))
-            self.stats.last_error = redact_text(f"resync: {exc}")[:300]
+            log.warning("feed_resync_failed", reason=reason, error=str(exc))
+            self.stats.last_error = f"resync: {exc}"
 
     async def _detect_backend(self) -> None:
         """Read the backend's version and mode; in esplora mode, transactions come from electrs."""

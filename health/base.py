@@ -42,21 +42,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Literal
-from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
 
 from core.http import UpstreamError
-from core.redaction import redact_text
+from core.redaction import redact
 
 log = structlog.get_logger(__name__)
 
 Status = Literal["ok", "error", "timeout"]
 PROBE_THREADS = 16
 ERROR_MAX_CHARS = 300
-MIN_MASKED_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -193,23 +190,9 @@ async def run_checks(checks: list[Check]) -> dict[str, ServiceCheck]:
 
 
 def safe_message(text: str) -> str:
-    """An error text without `user:pass@` in URLs or configured secrets, of bounded length.
-
-    Secrets shorter than MIN_MASKED_SECRET are not searched for: masking every "p" of a text
-    hides nothing and leaves the text unreadable."""
-    text = redact_text(text)
-    for secret in _configured_secrets():
-        if len(secret) >= MIN_MASKED_SECRET:
-            text = text.replace(secret, "***")
-    return text[:ERROR_MAX_CHARS]
-
-
-def _configured_secrets() -> list[str]:
-    urls = [settings.ELECTRS_URL, settings.MEMPOOL_URL, settings.BITCOIN_RPC_URL]
-    urls.append(settings.REDIS_URL or "")
-    secrets = [urlsplit(url).password for url in urls]
-    secrets += [settings.BITCOIN_RPC_PASSWORD, settings.DATABASES[DEFAULT_DB_ALIAS].get("PASSWORD")]
-    return [secret for secret in secrets if secret]
+    """An error text without credentials or configured secrets (`core.redaction.redact`), of
+    bounded length."""
+    return redact(text)[:ERROR_MAX_CHARS]
 
 
 def upstream_check_error(exc: UpstreamError) -> CheckError:
