@@ -200,6 +200,22 @@ def test_create_alert_token_command_without_expiry():
     assert "expires: never" in out.getvalue()
 
 
+def test_create_alert_token_replace_revokes_the_earlier_tokens_of_that_name():
+    """Finding 12: each `make demo` added a token that never expired; now it replaces the last."""
+
+    def create(*args: str) -> str:
+        out = io.StringIO()
+        call_command("create_alert_token", *args, stdout=out)
+        return out.getvalue().strip().splitlines()[-1]
+
+    first, other = create("demo", "--expires-in", "1"), create("bot")
+    second = create("demo", "--expires-in", "1", "--replace")
+    with pytest.raises(tokens.TokenRejected, match="revoked"):
+        tokens.authenticate(first)
+    assert tokens.authenticate(second).name == "demo"
+    assert tokens.authenticate(other).name == "bot"
+
+
 @pytest.mark.parametrize("args", [["  "], ["x", "--expires-in", "0"], ["x" * 101]])
 def test_create_alert_token_command_refuses_bad_input(args):
     with pytest.raises(CommandError):
