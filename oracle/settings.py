@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -22,7 +23,10 @@ except ConfigError as exc:
 globals().update(_config.settings())
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-_config.oracle_data_dir.mkdir(parents=True, exist_ok=True)
+# Files this process creates are its user's alone (0600, folders 0700), whatever umask it was
+# started with: the data folder holds session keys, password and token hashes.
+os.umask(os.umask(0o077) | 0o077)
+_config.oracle_data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 VERSION = __version__
 
 INSTALLED_APPS = [
@@ -44,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -60,6 +65,7 @@ MIDDLEWARE = [
 # core.endpoints): they take no cookies and answer no forms.
 MACHINE_PATH_PREFIXES = ("/health", "/api/")
 MACHINE_MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
     "core.middleware.MachineEndpointMiddleware",
@@ -112,9 +118,23 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 SERVESTATIC_USE_FINDERS = True
 
-SESSION_COOKIE_HTTPONLY = True
+# Security (docs/security.md). Behind the TLS proxy (DJANGO_HTTPS, on unless debugging): cookies
+# only over HTTPS, HSTS, plain HTTP redirected. The proxy's X-Forwarded-Proto is believed only
+# from ORACLE_TRUSTED_PROXIES: core.proxies removes it from every other request.
+_https: bool = _config.django_https
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = _https
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = _config.django_hsts_seconds if _https else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _config.django_hsts_include_subdomains
+SESSION_COOKIE_AGE = round(_config.django_session_hours * 3600)
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS preload asks browsers to hard-code the domain, a commitment only the owner of the parent
+# domain can make (and submit); the service never asks for it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.SecretsFilter"
+DEFAULT_EXCEPTION_REPORTER = "core.error_reports.SecretsReporter"
 
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
 WORKER_LOOPS: list[str] = [
