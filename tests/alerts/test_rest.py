@@ -99,7 +99,11 @@ def test_detail_and_not_found(client, auth, alerts):
     assert body["id"] == alerts[1].id and body["replaced_by"] == "ab" * 32
     missing = client.get(f"/api/whales/{'0' * 64}", **auth)
     assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "detail": "no whale alert for that txid"}
+    assert missing.json() == {
+        "error": "not_found",
+        "detail": "no whale alert for that txid",
+        "correlation_id": missing["X-Correlation-ID"],
+    }
     bad = client.get("/api/whales/not-a-txid", **auth)
     assert bad.status_code == 400 and list(bad.json()["parameters"]) == ["txid"]
 
