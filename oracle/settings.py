@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.security.SecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +69,7 @@ MACHINE_MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.security.SecurityPolicyMiddleware",
     "core.middleware.MachineEndpointMiddleware",
 ]
 
