@@ -7,7 +7,8 @@ plugin, base URL, foreign form target or framing. The WebSocket of the live page
 dashboard is the page's own origin (`connect-src 'self'` covers ws: and wss: there).
 
 Methods. A path of the OpenAPI document answers only the methods documented for it (HEAD with
-GET); any other path (the admin, the pages) answers GET, HEAD and POST. Anything else — TRACE,
+GET); any other path of the JSON API (a path with a template such as `/api/whales/{txid}`, or none
+at all) answers GET and HEAD; any other page (the admin) answers GET, HEAD and POST. Anything else — TRACE,
 PUT, DELETE, … — is 405 with `Allow` and the JSON error body, before CSRF or login redirects
 could answer 403 or 302 instead.
 """
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.api import method_not_allowed
+from core.api import SAFE_METHODS, method_not_allowed
 from core.middleware import AsyncMiddleware
 from core.openapi import openapi_document
 
@@ -51,7 +53,10 @@ def documented_methods() -> dict[str, tuple[str, ...]]:
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:
-    return documented_methods().get(path, PAGE_METHODS)
+    documented = documented_methods().get(path)
+    if documented is not None:
+        return documented
+    return SAFE_METHODS if path.startswith(settings.MACHINE_PATH_PREFIXES) else PAGE_METHODS
 
 
 class SecurityPolicyMiddleware(AsyncMiddleware):
