@@ -56,7 +56,7 @@ other=$(scripts/find-python.sh --all | awk -v v="$version" '$1 != v { print; exi
 if [ -n "$other" ]; then
   other_version=${other%% *}
   echo "== pytest on Python $other_version too (${other#* }): the core modules, in .venv-$other_version"
-  PYTHON=${other#* } scripts/venv.sh ".venv-$other_version" requirements-dev.txt
+  PYTHON=${other#* } scripts/venv.sh ".venv-$other_version" requirements-dev.lock
   env -u DATABASE_URL -u REDIS_URL ".venv-$other_version/bin/python" -m pytest -q "${core_tests[@]}"
 else
   echo "== skipped the core modules on a second Python: no Python >= 3.11 other than $version" \
