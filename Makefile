@@ -2,7 +2,9 @@
 # `make demo` runs everything on a simulated node. .venv takes PYTHON=/path/to/python3.X when
 # given, else the newest python3.13, python3.12, python3.11 or python3 on PATH (scripts/venv.sh
 # says which). `make run` and `make demo` install the runtime set (requirements.txt); `make test`
-# and the lint targets add the test and lint tools (requirements-dev.txt).
+# and the lint targets add the test and lint tools (requirements-dev.txt). Both are installed
+# from their locks with hashes (requirements.lock, requirements-dev.lock; `make lock` rewrites
+# them after a change of the .txt files).
 PYTHON ?=
 export PYTHON
 VENV := .venv
@@ -10,13 +12,21 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo test install install-dev migrate lint format config-docs clean
+.PHONY: run demo test install install-dev lock migrate lint format config-docs clean
 
 install:
-	@scripts/venv.sh $(VENV) requirements.txt
+	@scripts/venv.sh $(VENV) requirements.lock
 
 install-dev:
-	@scripts/venv.sh $(VENV) requirements-dev.txt
+	@scripts/venv.sh $(VENV) requirements-dev.lock
+
+# Resolve the .txt files into the locks: every package pinned with its hashes, for Python 3.11+
+# on every platform; the dev lock keeps the runtime lock's versions.
+lock: install-dev
+	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --universal \
+	  --python-version 3.11 -q -o requirements.lock
+	$(VENV)/bin/uv pip compile requirements-dev.txt --constraint requirements.lock \
+	  --generate-hashes --universal --python-version 3.11 -q -o requirements-dev.lock
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -7,6 +7,8 @@ updates: `added` transactions are run through the detector; `replaced` marks a w
 feed look up where a whale went. The connection uses keepalive pings and reconnects with the
 shared backoff rule. Frames larger than `max_frame_bytes` (a backend that restarts may send its
 whole mempool in one frame) end the connection; the resync that follows fetches what they held.
+At most `max_queue` frames wait unread, so the feed holds at most (max_queue + 1) times
+max_frame_bytes of frames at once.
 
 Transactions come from the backend's `/api/v1` Esplora routes, or from electrs (`ELECTRS_URL`)
 when the backend runs with BACKEND=esplora and does not register them: the backend's mode is read
@@ -56,7 +58,7 @@ from alerts.market import REFRESH_SECONDS, MarketData
 from core.db import run_orm
 from core.http import HttpOptions
 from core.logging import correlation_scope
-from core.redaction import redact_text, redact_url
+from core.redaction import redact_url
 from core.upstreams import UpstreamError
 from core.upstreams.esplora import EsploraClient, TxStatus
 from core.upstreams.mempool import BackendInfo, MempoolClient
@@ -90,6 +92,7 @@ class FeedConfig:
     stats_interval: float = 5.0
     stats_log_interval: float = 60.0
     max_frame_bytes: int = 16 * 2**20
+    max_queue: int = 2  # frames received and not yet read (websockets' default is 16)
 
     @classmethod
     def from_settings(cls) -> FeedConfig:
@@ -172,6 +175,7 @@ class MempoolFeed:
                 open_timeout=self.config.open_timeout,
                 close_timeout=2,
                 max_size=self.config.max_frame_bytes,
+                max_queue=self.config.max_queue,
             ) as socket:
                 await socket.send(TRACK_MEMPOOL)
                 self.stats.connected, self.stats.connected_since = True, time.time()
@@ -193,8 +197,8 @@ class MempoolFeed:
         return self.stats.last_message_at != received_before
 
     def _note_disconnect(self, reason: str) -> None:
-        self.stats.last_error = redact_text(reason)[:300]
-        log.warning("feed_disconnected", reason=self.stats.last_error)
+        self.stats.last_error = reason  # redacted when logged and when stored
+        log.warning("feed_disconnected", reason=reason)
 
     async def _read(self, socket: ClientConnection, stop: asyncio.Event) -> None:
         stopper = asyncio.create_task(stop.wait())
@@ -300,8 +304,8 @@ class MempoolFeed:
             listed = await self.resync(reason)
             await self.settle(self.pending_whales - listed)
         except UpstreamError as exc:
-            log.warning("feed_resync_failed", reason=reason, error=redact_text(str(exc)))
-            self.stats.last_error = redact_text(f"resync: {exc}")[:300]
+            log.warning("feed_resync_failed", reason=reason, error=str(exc))
+            self.stats.last_error = f"resync: {exc}"
 
     async def _detect_backend(self) -> None:
         """Read the backend's version and mode; in esplora mode, transactions come from electrs."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from alerts.models import FeedStatus
+from core.redaction import redact
 
 
 @dataclass
@@ -59,7 +60,7 @@ def store_stats(stats: FeedStats, now: datetime | None = None) -> None:
             "reconnects": stats.reconnects,
             "resyncs": stats.resyncs,
             "backend": stats.backend[:120],
-            "last_error": stats.last_error[:300],
+            "last_error": redact(stats.last_error)[:300],
             "updated_at": now or timezone.now(),
         },
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.api import MAX_BTC, MAX_HOURS, MAX_LIMIT
 from alerts.models import AlertStatus
 from core.openapi import NUMBER_OR_NULL, TIME, TIME_OR_NULL, body, error, query, ref
 
 STATUSES = list(AlertStatus.values)
 _HOURS = query(
     "hours",
-    {"type": "number", "exclusiveMinimum": 0, "maximum": 8784, "default": 24},
+    {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_HOURS, "default": 24},
     "look back this many hours (by storage time)",
 )
 _AUTH = (
@@ -48,7 +49,11 @@ PATHS: dict[str, Any] = {
             "tags": ["alerts"],
             "parameters": [
                 _HOURS,
-                query("min_btc", {"type": "number", "minimum": 0}, "at least this total output"),
+                query(
+                    "min_btc",
+                    {"type": "number", "minimum": 0, "maximum": MAX_BTC},
+                    "at least this total output (at most the 21 million BTC there can be)",
+                ),
                 query("rbf_only", {"type": "boolean", "default": False}, "only BIP-125 signalling"),
                 query(
                     "status",
@@ -57,7 +62,7 @@ PATHS: dict[str, Any] = {
                 ),
                 query(
                     "limit",
-                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
                     "at most this many results",
                 ),
             ],

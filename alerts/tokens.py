@@ -103,6 +103,13 @@ def revoke(token: AlertToken, now: datetime | None = None) -> None:
         token.save(update_fields=["revoked_at"])
 
 
+def revoke_named(name: str, now: datetime | None = None) -> int:
+    """Revoke every token of that name still in use; how many."""
+    now = now or timezone.now()
+    active = AlertToken.objects.filter(name=name, revoked_at__isnull=True)
+    return active.exclude(expires_at__lte=now).update(revoked_at=now)
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer …` header; TokenRejected when absent or not Bearer."""
     if not authorization:

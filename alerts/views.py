@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -65,8 +66,10 @@ def whale_summary(request: HttpRequest) -> JsonResponse:
 
 
 @staff_member_required
+@permission_required("alerts.view_whalealert", raise_exception=True)
 def live_page(request: HttpRequest) -> HttpResponse:
-    """The live feed for operators, through the same WebSocket as other subscribers."""
+    """The live feed for operators with the view permission of whale alerts, through the same
+    WebSocket as other subscribers."""
     context = {
         **admin.site.each_context(request),
         "title": "Live whale alerts",

@@ -3,12 +3,15 @@
 Errors. Every JSON endpoint answers an error with `{"error": code, "detail": sentence, ...}`:
 `error` is a short machine-readable code (`invalid_parameter`, `not_found`, `unauthorized`,
 `method_not_allowed`, …) and `detail` a sentence for people. A bad query adds `parameters`, an
-object naming each bad parameter with what it must be. A view raises `ApiError` (or
-`BadParameters`) and `api_view` turns it into that body.
+object naming each bad parameter with what it must be. Every error body also carries the
+request's `correlation_id`: the detail a body leaves out (no internal path, host or port is
+shown) is in the logs under that ID. A view raises `ApiError` (or `BadParameters`) and
+`api_view` turns it into that body.
 
 The one legacy shape: the price endpoints answer an unreadable store with
 `{"detail": "Database connection failed: …"}` and 503, as the earlier price service did
-(`legacy_store_unavailable`); clients of that service depend on it.
+(`legacy_store_unavailable`); clients of that service depend on it. Its reason is logged, and the
+body says only that the price store is unavailable, with the correlation ID.
 
 Parameters. `Params` reads a query string and collects every problem instead of stopping at the
 first, so one 400 names them all. An empty value (`?hours=`) is a bad value, not an absent one.
@@ -24,7 +27,10 @@ from functools import wraps
 from inspect import iscoroutinefunction
 from typing import Any, TypeVar
 
+import structlog
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.logging import current_correlation_id
 
 SAFE_METHODS = ("GET", "HEAD")
 _INTEGER = re.compile(r"^[0-9]{1,9}$")
@@ -32,6 +38,7 @@ _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 SHOWN_CHARS = 40
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 class ApiError(Exception):
@@ -45,7 +52,8 @@ class ApiError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.code, "detail": self.detail, **self.extra}
+        cid = current_correlation_id()
+        return {"error": self.code, "detail": self.detail, **self.extra, "correlation_id": cid}
 
     def response(self) -> JsonResponse:
         return JsonResponse(self.body(), status=self.status)
@@ -65,8 +73,11 @@ def not_found(detail: str) -> ApiError:
 
 
 def legacy_store_unavailable(reason: str) -> JsonResponse:
-    """The earlier price service's 503 body, kept for its clients (see the module docstring)."""
-    return JsonResponse({"detail": f"Database connection failed: {reason}"}, status=503)
+    """The earlier price service's 503 body, kept for its clients; the reason (which names files)
+    goes to the log only (see the module docstring)."""
+    log.warning("price_store_unavailable", reason=reason)
+    detail = f"price store unavailable (correlation ID {current_correlation_id()})"
+    return JsonResponse({"detail": f"Database connection failed: {detail}"}, status=503)
 
 
 def method_not_allowed(method: str, allowed: Iterable[str]) -> JsonResponse:

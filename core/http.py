@@ -3,20 +3,26 @@
 A session has connect/read timeouts by default, retries idempotent requests (GET/HEAD) a bounded
 number of times on connection errors and 502/503/504 with a short backoff, sends a User-Agent and
 the current correlation ID as `X-Correlation-ID`. `fetch` also bounds a whole call by a deadline:
-a body that trickles in (a byte now and then, each within the read timeout) is cut off once the
-deadline passes. Errors become `UpstreamError`, whose message names the service, the URL path
-(never credentials) and the reason.
+an answer that trickles in (a byte now and then, each within the read timeout) — its headers as
+well as its body — is cut off once the deadline passes: a timer shuts the call's connection down
+(the session's connections register with the call they serve). Errors become `UpstreamError`,
+whose message names the service, the URL path (never credentials) and the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from core import __version__
@@ -28,6 +34,8 @@ DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 RETRY_STATUSES = (502, 503, 504)
 DEFAULT_DEADLINE = 120.0
 READ_CHUNK = 65536
+LATE = "the answer did not arrive in time (overall deadline)"
+_current = threading.local()  # the _Deadline of the call this thread is making
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +63,93 @@ def _path_of(url: str) -> str:
     return requests.utils.urlparse(redact_url(url)).path or "/"
 
 
+class _Deadline:
+    """The overall deadline of one call: when it passes, the connection serving the call is shut
+    down, which ends any read in progress."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _current.deadline = None
+
+    def serve(self, connection: Any) -> None:
+        """The call now uses this connection (shut at once if the deadline has passed)."""
+        with self._lock:
+            self._connection = connection
+            if self.expired:
+                _shut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            _shut(self._connection)
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # closed already
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """A connection that registers with the deadline of the call in progress."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._serve()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._serve()
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _serve(self) -> None:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.serve(self)
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class _TimeoutAdapter(HTTPAdapter):
-    """An adapter that applies a default (connect, read) timeout to every request."""
+    """An adapter that applies a default (connect, read) timeout to every request, through
+    connections that obey the deadline of `fetch`."""
 
     def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
         self.timeout = timeout
         super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[assignment]
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
@@ -137,7 +226,7 @@ def read_capped(
             raise ValueError(f"response body exceeds the {limit}-byte limit")
         if deadline is not None and time.monotonic() > deadline:
             response.close()
-            raise ValueError("the answer did not arrive in time (overall deadline)")
+            raise ValueError(LATE)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -166,9 +255,33 @@ def fetch(
 ) -> tuple[requests.Response, bytes]:
     """Make one call and return (response, body); any failure raises UpstreamError.
 
-    `deadline` bounds the whole call in seconds (None: only the timeouts bound it).
+    `deadline` bounds the whole call in seconds, headers and body (None: only the timeouts).
     """
-    ends = None if deadline is None else time.monotonic() + deadline
+    if deadline is None:
+        return _call(session, service, method, url, limit, ok_statuses, None, kwargs)
+    ends = time.monotonic() + deadline
+    with _Deadline(deadline) as watch:
+        try:
+            answer = _call(session, service, method, url, limit, ok_statuses, ends, kwargs)
+        except UpstreamError:
+            if watch.expired:
+                raise UpstreamError(service, url, LATE) from None
+            raise
+    if watch.expired:  # a connection shut mid-answer can look like a short, complete one
+        raise UpstreamError(service, url, LATE)
+    return answer
+
+
+def _call(
+    session: requests.Session,
+    service: str,
+    method: str,
+    url: str,
+    limit: int,
+    ok_statuses: tuple[int, ...],
+    ends: float | None,
+    kwargs: dict[str, Any],
+) -> tuple[requests.Response, bytes]:
     try:
         response = session.request(method, url, stream=True, **kwargs)
     except requests.Timeout:
@@ -184,7 +297,7 @@ def fetch(
             body = read_capped(response, limit, ends)
         except ValueError as exc:
             raise UpstreamError(service, url, str(exc)) from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, HTTPError) as exc:
             raise UpstreamError(service, url, f"reading the body failed ({_short(exc)})") from None
     if response.status_code not in ok_statuses:
         raise UpstreamError(service, url, f"HTTP {response.status_code}")

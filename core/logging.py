@@ -3,6 +3,8 @@
 `LOG_FORMAT=json` writes one JSON object per line; `console` writes human-readable lines. Logs go to
 stderr so that commands can keep stdout for their results. Context bound with
 `structlog.contextvars` (correlation_id, request_id, …) appears on every line, stdlib lines included.
+Every text of a line, exception tracebacks included, goes through `core.redaction.redact` last:
+no credential in a URL and no configured secret reaches the logs, whoever logged it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+
+from core.redaction import redact
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -83,17 +87,36 @@ def configure_structlog() -> None:
     )
 
 
+def redact_event(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: every text of the line redacted (`core.redaction.redact`)."""
+    return {key: _redacted(value) for key, value in event.items()}
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redacted(item) for item in value]
+    return redact(str(value))
+
+
 def structured_formatter(log_format: str) -> logging.Formatter:
     """The formatter that renders structlog events and stdlib records alike."""
     if log_format == "json":
-        final: list[Any] = [
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ]
+        renderer: Any = structlog.processors.JSONRenderer()
     else:
-        final = [structlog.dev.ConsoleRenderer(colors=False)]
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
     return structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_event,
+            renderer,
+        ],
         foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
     )
 

@@ -72,6 +72,11 @@ class RequestLogMiddleware(RequestMiddleware):
         self.handle_response(request, response)
         return response
 
+    @classmethod
+    def bind_ip(cls, request: HttpRequest) -> None:
+        """Log REMOTE_ADDR, which core.proxies resolved, not what forwarding headers claim."""
+        structlog.contextvars.bind_contextvars(ip=request.META.get("REMOTE_ADDR"))
+
 
 class MachineEndpointMiddleware(AsyncMiddleware):
     """For the machine stack: the host check and the security headers of the full stack."""

@@ -64,6 +64,11 @@ SCHEMAS: dict[str, Any] = {
                 "description": "With invalid_parameter: each bad parameter and what it must be.",
                 "additionalProperties": {"type": "string"},
             },
+            "correlation_id": {
+                "type": ["string", "null"],
+                "description": "The request's ID (also the X-Correlation-ID header): the logs"
+                " hold the detail under it.",
+            },
         },
     },
     "ServiceIndex": {

@@ -3,7 +3,10 @@
 A check is a small object with a `name`, a `critical` flag (a failure makes the service
 unhealthy rather than degraded), an optional `timeout` (seconds; None means
 `settings.HEALTH_CHECK_TIMEOUT`) and one method to write, `probe()`: it returns when the service
-is fine and raises `CheckError` (or `CheckTimeout`) with a message safe to show when it is not.
+is fine and raises `CheckError` (or `CheckTimeout`) when it is not: its message is the full detail
+(logged, kept in the history and shown on staff pages, redacted of secrets) and its `public`
+reason a short one for /health, without internal paths, hosts or ports (the message itself when
+not given, so give one whenever the message names such things).
 `probe` may be a plain method (it then runs in a worker thread, so blocking I/O is fine) or an
 `async def` (it then must not block). The base class's `run()` turns one probe into a
 `ServiceCheck`, bounded by the timeout; it never raises.
@@ -42,21 +45,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Literal
-from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
 
 from core.http import UpstreamError
-from core.redaction import redact_text
+from core.redaction import redact
 
 log = structlog.get_logger(__name__)
 
 Status = Literal["ok", "error", "timeout"]
 PROBE_THREADS = 16
 ERROR_MAX_CHARS = 300
-MIN_MASKED_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,11 @@ class ServiceCheck:
 
     status: Status
     latency_ms: float
-    error: str | None
+    error: str | None  # the full detail: logs, history and staff pages
     last_success: datetime | None
     checked_at: datetime
+    reason: str | None = None  # the short reason public bodies show
+    correlation_id: str | None = None  # of the log line with the full detail of a failure
 
     @property
     def ok(self) -> bool:
@@ -75,7 +77,12 @@ class ServiceCheck:
 
 
 class CheckError(Exception):
-    """The service answered wrongly or not at all; the message is shown and logged."""
+    """The service answered wrongly or not at all: the message is the full detail, `public` the
+    short reason for public bodies (see the module docstring)."""
+
+    def __init__(self, detail: str, public: str | None = None) -> None:
+        super().__init__(detail)
+        self.public = public or detail
 
 
 class CheckTimeout(CheckError):
@@ -107,21 +114,22 @@ class Check:
         checked_at = datetime.now(UTC)
         started = time.perf_counter()
         status: Status = "ok"
-        error = None
+        error = reason = None
         try:
             await asyncio.wait_for(self._probe_once(), self.timeout_seconds)
         except TimeoutError:
             status, error = "timeout", f"no answer within {self.timeout_seconds:g} s"
-        except CheckTimeout as exc:
-            status, error = "timeout", safe_message(str(exc))
+            reason = error
         except CheckError as exc:
-            status, error = "error", safe_message(str(exc))
+            status = "timeout" if isinstance(exc, CheckTimeout) else "error"
+            error, reason = safe_message(str(exc)), safe_message(exc.public)
         except Exception as exc:
             log.warning("health_check_crashed", check=self.name, exc_info=True)
             status, error = "error", safe_message(f"{type(exc).__name__}: {exc}")
+            reason = f"the check failed ({type(exc).__name__})"
         latency = round((time.perf_counter() - started) * 1000, 1)
         return ServiceCheck(
-            status, latency, error, checked_at if status == "ok" else None, checked_at
+            status, latency, error, checked_at if status == "ok" else None, checked_at, reason
         )
 
     async def _probe_once(self) -> None:
@@ -193,28 +201,17 @@ async def run_checks(checks: list[Check]) -> dict[str, ServiceCheck]:
 
 
 def safe_message(text: str) -> str:
-    """An error text without `user:pass@` in URLs or configured secrets, of bounded length.
-
-    Secrets shorter than MIN_MASKED_SECRET are not searched for: masking every "p" of a text
-    hides nothing and leaves the text unreadable."""
-    text = redact_text(text)
-    for secret in _configured_secrets():
-        if len(secret) >= MIN_MASKED_SECRET:
-            text = text.replace(secret, "***")
-    return text[:ERROR_MAX_CHARS]
-
-
-def _configured_secrets() -> list[str]:
-    urls = [settings.ELECTRS_URL, settings.MEMPOOL_URL, settings.BITCOIN_RPC_URL]
-    urls.append(settings.REDIS_URL or "")
-    secrets = [urlsplit(url).password for url in urls]
-    secrets += [settings.BITCOIN_RPC_PASSWORD, settings.DATABASES[DEFAULT_DB_ALIAS].get("PASSWORD")]
-    return [secret for secret in secrets if secret]
+    """An error text without credentials or configured secrets (`core.redaction.redact`), of
+    bounded length."""
+    return redact(text)[:ERROR_MAX_CHARS]
 
 
 def upstream_check_error(exc: UpstreamError) -> CheckError:
-    """The check failure for a failed upstream call: a timeout stays a timeout."""
-    return CheckTimeout(str(exc)) if exc.reason == "timed out" else CheckError(str(exc))
+    """The check failure for a failed upstream call: a timeout stays a timeout; the public reason
+    is the kind of failure (`connection failed`, `HTTP 401`), without URL path or OS detail."""
+    if exc.reason == "timed out":
+        return CheckTimeout(str(exc), exc.reason)
+    return CheckError(str(exc), exc.reason.split(" (", 1)[0][:ERROR_MAX_CHARS])
 
 
 def first_line(exc: BaseException) -> str:

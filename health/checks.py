@@ -35,7 +35,8 @@ class AppDatabaseCheck(Check):
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
         except DjangoDatabaseError as exc:
-            raise CheckError(f"{type(exc).__name__}: {first_line(exc)}") from None
+            name = type(exc).__name__
+            raise CheckError(f"{name}: {first_line(exc)}", f"database error ({name})") from None
         finally:
             connection.close()
 
@@ -92,7 +93,8 @@ class MempoolBackendCheck(UpstreamCheck):
         if self.ask(client.usd_price) is None:
             raise CheckError(
                 f"{self.name}: /api/v1/prices: no exchange price (USD: -1): the backend's fiat"
-                " prices are off or its price feeds unreachable"
+                " prices are off or its price feeds unreachable",
+                "no exchange price",
             )
 
 
@@ -113,7 +115,10 @@ class ChannelLayerCheck(Check):
         try:
             await client.ping()
         except redis.asyncio.RedisError as exc:
-            raise CheckError(f"channel_layer: {type(exc).__name__}: {first_line(exc)}") from None
+            name = type(exc).__name__
+            raise CheckError(
+                f"channel_layer: {name}: {first_line(exc)}", f"redis error ({name})"
+            ) from None
         finally:
             await client.aclose()
 

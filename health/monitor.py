@@ -2,8 +2,10 @@
 
 `HealthMonitor` keeps each check's latest result for `HEALTH_CACHE_SECONDS`; callers that find
 no fresh result share the one probe in flight ("single flight"). It remembers when each check
-last succeeded, seeded from the history table so that it survives restarts, logs when a check
-changes status, and caches gap detection the same way. One monitor serves a process:
+last succeeded, seeded from the history table so that it survives restarts, and caches gap
+detection the same way. It logs a check that recovers and, with its full detail, a check that
+fails or fails for another reason; a failed result carries the correlation ID of that log line,
+which /health shows beside the short public reason. One monitor serves a process:
 `get_monitor()`.
 """
 
@@ -21,6 +23,7 @@ import structlog
 from django.conf import settings
 
 from core.db import run_orm
+from core.logging import current_correlation_id
 from health.base import Check, ServiceCheck, missing_days, registered_checks, safe_message
 from health.history import last_successes
 from health.report import HealthReport
@@ -73,6 +76,7 @@ class HealthMonitor:
         self._cache = SingleFlight(clock)
         self._last_success: dict[str, datetime] = {}
         self._last_status: dict[str, str] = {}
+        self._failure_logged: dict[str, tuple[str, str | None, str | None]] = {}
         self._history_read = False
         self._gaps_known = True
 
@@ -106,7 +110,7 @@ class HealthMonitor:
 
     async def _observe(self, check: Check) -> ServiceCheck:
         result, _ = await asyncio.gather(check.run(), self._read_history())
-        self._log_change(check.name, result)
+        result = self._log_change(check.name, result)
         if result.ok:
             self._remember_success(check.name, result.checked_at)
         return replace(result, last_success=self._last_success.get(check.name))
@@ -115,15 +119,21 @@ class HealthMonitor:
         known = self._last_success.get(name)
         self._last_success[name] = when if known is None else max(known, when)
 
-    def _log_change(self, name: str, result: ServiceCheck) -> None:
+    def _log_change(self, name: str, result: ServiceCheck) -> ServiceCheck:
+        """Log what changed; the result with the correlation ID of its failure's log line."""
         previous = self._last_status.get(name)
         self._last_status[name] = result.status
-        if previous == result.status:
-            return
-        if not result.ok:
+        if result.ok:
+            self._failure_logged.pop(name, None)
+            if previous not in (None, result.status):
+                log.info("health_check_recovered", check=name, previous_status=previous)
+            return result
+        status, reason, cid = self._failure_logged.get(name, (None, None, None))
+        if (status, reason) != (result.status, result.reason):
+            cid = current_correlation_id()
             log.warning("health_check_failed", check=name, status=result.status, error=result.error)
-        elif previous is not None:
-            log.info("health_check_recovered", check=name, previous_status=previous)
+            self._failure_logged[name] = (result.status, result.reason, cid)
+        return replace(result, correlation_id=cid)
 
     async def _read_history(self) -> None:
         if not self._history_read:

@@ -29,7 +29,14 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "status": {"enum": ["ok", "error", "timeout"]},
             "latency_ms": {"type": "number", "description": "How long the probe took."},
-            "error": {"type": ["string", "null"], "description": "Why it failed; no secrets."},
+            "error": {
+                "type": ["string", "null"],
+                "description": "Why it failed, in short: no secret, path, host or port.",
+            },
+            "correlation_id": {
+                "type": ["string", "null"],
+                "description": "With a failure: the correlation ID of the log line with its detail.",
+            },
             "last_success": {**TIME_OR_NULL, "description": "Also from before a restart."},
         },
     },

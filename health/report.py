@@ -53,10 +53,12 @@ class HealthReport:
 
 
 def check_body(result: ServiceCheck) -> dict[str, Any]:
+    """One check as the public bodies show it: the short reason, not the full detail."""
     return {
         "status": result.status,
         "latency_ms": result.latency_ms,
-        "error": result.error,
+        "error": None if result.ok else result.reason or result.status,
+        "correlation_id": result.correlation_id,
         "last_success": iso(result.last_success),
     }
 
@@ -93,7 +95,9 @@ def ietf_body(report: HealthReport) -> dict[str, Any]:
             "observedUnit": "ms",
         }
         if not result.ok:
-            entry["output"] = result.error
+            entry["output"] = check_body(result)["error"]
+            if result.correlation_id:
+                entry["output"] += f" (correlation ID {result.correlation_id})"
             problems.append(f"{check.name}: {result.status}")
         if result.last_success is not None:
             entry["lastSuccess"] = iso(result.last_success)

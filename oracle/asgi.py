@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP goes to Django (machine endpoints through a short async middleware
-stack, see core.endpoints); WebSocket goes through the correlation ID, the Origin check and
-session authentication to the alerts URL router.
+stack, see core.endpoints); WebSocket goes through the client address (trusted proxies), the
+correlation ID, the Origin check and session authentication to the alerts URL router.
 
 Production: `daphne -b HOST -p PORT oracle.asgi:application`.
 """
@@ -19,7 +19,11 @@ from django.conf import settings  # noqa: E402
 from alerts.routing import websocket_urlpatterns  # noqa: E402
 from core.endpoints import MachineEndpointsHandler, PathRouter  # noqa: E402
 from core.logging import structure_daphne_access_log  # noqa: E402
-from core.websocket import CorrelationIdMiddleware, origin_checked  # noqa: E402
+from core.websocket import (  # noqa: E402
+    CorrelationIdMiddleware,
+    TrustedProxyMiddleware,
+    origin_checked,
+)
 
 structure_daphne_access_log()
 
@@ -28,8 +32,10 @@ application = ProtocolTypeRouter(
         "http": PathRouter(
             django_asgi_app, MachineEndpointsHandler(), settings.MACHINE_PATH_PREFIXES
         ),
-        "websocket": CorrelationIdMiddleware(
-            origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        "websocket": TrustedProxyMiddleware(
+            CorrelationIdMiddleware(
+                origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

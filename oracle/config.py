@@ -19,6 +19,7 @@ syntax that systemd's `EnvironmentFile=` and Procfile runners read too, so one f
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -250,7 +251,7 @@ def _secret_key(name: str, value: str | None, loading: Loading) -> str:
     data_dir: Path = loading["ORACLE_DATA_DIR"]
     key_path = data_dir / SECRET_KEY_FILE
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -266,6 +267,45 @@ def _secret_key(name: str, value: str | None, loading: Loading) -> str:
     if len(stored) < 32:
         raise ConfigError(name, f"set, because {key_path} holds no usable key")
     return stored
+
+
+def _origins(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+    """Browser origins: `http(s)://HOST[:PORT]` each, no path; `*` is refused."""
+    expected = "a comma-separated list of origins such as https://oracle.example (no *, no path)"
+    origins = csv(_is_origin, expected)(name, value, loading)
+    return tuple(origin.lower() for origin in origins)
+
+
+def _is_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "*" not in parts.netloc
+        and "@" not in parts.netloc
+        and parts.path == ""
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _networks(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+    """IP addresses or networks (`10.0.0.0/8`), normalised."""
+    expected = "a comma-separated list of IP addresses or networks such as 127.0.0.1,10.0.0.0/8"
+
+    def valid(item: str) -> bool:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return False
+        return True
+
+    items = csv(valid, expected)(name, value, loading)
+    return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
 
 
 def _is_check_name(name: str) -> bool:
@@ -307,6 +347,45 @@ VARIABLES: tuple[Variable, ...] = (
         "DJANGO_CSRF_TRUSTED_ORIGINS", "", csv(),
         "Origins trusted for admin form posts behind a TLS proxy, e.g. `https://oracle.example`.",
         setting="CSRF_TRUSTED_ORIGINS", to_setting=list,
+    ),
+    Variable(
+        "DJANGO_ALLOWED_ORIGINS", "", _origins,
+        "Browser origins allowed to open the alert WebSocket (scheme, host and port), e.g. `https://oracle.example`; `*` is refused.",
+        shown_default="`DJANGO_CSRF_TRUSTED_ORIGINS`, plus `http://HOST:PORT` and `https://HOST:PORT` for each allowed host on the web process's own port, plus `https://HOST` with `DJANGO_HTTPS`",
+        setting="ALLOWED_ORIGINS", to_setting=list,
+    ),
+    Variable(
+        "DJANGO_HTTPS", lambda v: "false" if v["DJANGO_DEBUG"] else "true", boolean(),
+        "Served over HTTPS (a TLS proxy in front): `Secure` session and CSRF cookies, HSTS, plain HTTP redirected. `false` for plain-HTTP use on a LAN (`make run` and `make demo` set it).",
+        shown_default="`true` (`false` with `DJANGO_DEBUG`)", setting=None,
+    ),
+    Variable(
+        "DJANGO_HSTS_SECONDS", "31536000", integer(minimum=0),
+        "With `DJANGO_HTTPS`: how long browsers must reach this host over HTTPS only (`Strict-Transport-Security`); 0 sends no header.",
+        setting=None,
+    ),
+    Variable(
+        "DJANGO_HSTS_INCLUDE_SUBDOMAINS", "false", boolean(),
+        "Extend HSTS to every subdomain of the host (`includeSubDomains`).",
+        setting=None,
+    ),
+    Variable(
+        "DJANGO_SESSION_HOURS", "8", number(),
+        "How long a staff login lasts (the session cookie's lifetime).",
+        setting=None,
+    ),
+    Variable(
+        "ORACLE_TRUSTED_PROXIES", "", _networks,
+        "Addresses of the reverse proxies (e.g. `127.0.0.1`): only a request from one of them may name the client (`X-Forwarded-For`) and the scheme (`X-Forwarded-Proto`).",
+        setting="TRUSTED_PROXIES", to_setting=list,
+    ),
+    Variable(
+        "LOGIN_FAILURE_LIMIT", "5", integer(),
+        "Failed admin logins for one user name from one address before that pair is locked out (an address alone: four times as many).",
+    ),
+    Variable(
+        "LOGIN_LOCKOUT_SECONDS", "900", SECONDS,
+        "How long failed logins are counted and a lockout lasts.",
     ),
     Variable(
         "DATABASE_URL", lambda v: f"sqlite:///{v['ORACLE_DATA_DIR'] / 'oracle.sqlite3'}", _database_url,

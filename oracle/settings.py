@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,10 @@ except ConfigError as exc:
 globals().update(_config.settings())
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-_config.oracle_data_dir.mkdir(parents=True, exist_ok=True)
+# Files this process creates are its user's alone (0600, folders 0700), whatever umask it was
+# started with: the data folder holds session keys, password and token hashes.
+os.umask(os.umask(0o077) | 0o077)
+_config.oracle_data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 VERSION = __version__
 
 # daphne's app only gives `runserver` its ASGI server, and loading it starts Twisted's reactor:
@@ -49,8 +53,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.security.SecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,8 +71,10 @@ MIDDLEWARE = [
 # core.endpoints): they take no cookies and answer no forms.
 MACHINE_PATH_PREFIXES = ("/health", "/api/")
 MACHINE_MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.security.SecurityPolicyMiddleware",
     "core.middleware.MachineEndpointMiddleware",
 ]
 
@@ -101,6 +109,15 @@ if _config.redis_url:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache counts failed logins (core.login_throttle): shared by the web processes through Redis.
+if _config.redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _config.redis_url,
+        }
+    }
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -117,9 +134,23 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 SERVESTATIC_USE_FINDERS = True
 
-SESSION_COOKIE_HTTPONLY = True
+# Security (docs/security.md). Behind the TLS proxy (DJANGO_HTTPS, on unless debugging): cookies
+# only over HTTPS, HSTS, plain HTTP redirected. The proxy's X-Forwarded-Proto is believed only
+# from ORACLE_TRUSTED_PROXIES: core.proxies removes it from every other request.
+_https: bool = _config.django_https
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = _https
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = _config.django_hsts_seconds if _https else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _config.django_hsts_include_subdomains
+SESSION_COOKIE_AGE = round(_config.django_session_hours * 3600)
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS preload asks browsers to hard-code the domain, a commitment only the owner of the parent
+# domain can make (and submit); the service never asks for it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.SecretsFilter"
+DEFAULT_EXCEPTION_REPORTER = "core.error_reports.SecretsReporter"
 
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
 WORKER_LOOPS: list[str] = [

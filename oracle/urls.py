@@ -4,11 +4,13 @@ endpoints."""
 from django.contrib import admin
 from django.urls import include, path
 
+from core.login_throttle import ThrottledLoginForm
 from oracle.views import index
 
 admin.site.site_header = "oracle"
 admin.site.site_title = "oracle admin"
 admin.site.index_title = "Operations"
+admin.site.login_form = ThrottledLoginForm
 
 urlpatterns = [
     path("", index, name="index"),

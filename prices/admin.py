@@ -1,5 +1,6 @@
 """Admin pages of the prices app: the price series (calendar, chart, day detail, backfill of the
-missing days) and the list of backfill requests. Staff only."""
+missing days) and the list of backfill requests. The series pages need the view permission of
+the price series, queueing a backfill the add permission of backfill requests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,18 +24,8 @@ ACTIVE = (BackfillRequest.Status.QUEUED, BackfillRequest.Status.RUNNING)
 RECENT_REQUESTS = 5
 
 
-class StaffOnly(ReadOnlyAdmin):
-    """Every staff member may look; nobody adds, changes or deletes through these pages."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
-
-
 @admin.register(PriceSeries)
-class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
+class PriceSeriesAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The price series pages; the series itself lives in DuckDB."""
 
     def get_urls(self) -> list:
@@ -53,10 +45,13 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
             "title": title,
             "requests": requests,
             "refresh": any(r.status in ACTIVE for r in requests),
+            "can_backfill": request.user.has_perm("prices.add_backfillrequest"),
             **extra,
         }
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             overview, error = series_overview(), None
         except StoreUnavailable as exc:
@@ -72,6 +67,8 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
         return TemplateResponse(request, "admin/prices/series.html", context)
 
     def day_view(self, request: HttpRequest, day: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             wanted = date.fromisoformat(day)
         except ValueError:
@@ -85,6 +82,8 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
 
     def backfill_view(self, request: HttpRequest) -> HttpResponse:
         """Queue the missing days of the overview (or the one day posted) for the worker."""
+        if not request.user.has_perm("prices.add_backfillrequest"):
+            raise PermissionDenied
         target = reverse("admin:prices_priceseries_changelist")
         if request.POST.get("day"):
             try:
@@ -112,7 +111,7 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
 
 
 @admin.register(BackfillRequest)
-class BackfillRequestAdmin(StaffOnly, admin.ModelAdmin):
+class BackfillRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The backfill requests and their progress, read-only."""
 
     list_display = (

@@ -10,6 +10,7 @@ import structlog
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
+from core.redaction import redact
 from prices.ingestion import DayOutcome, Outcome, PriceIngestion, RunSummary, Stopped
 from prices.models import BackfillRequest
 
@@ -100,7 +101,7 @@ def run_backfill(
         log.info("backfill_interrupted", request=request.pk, resumes_at=str(request.next_date))
         return request
     except Exception as exc:
-        reporter.save(status=Status.FAILED, finished_at=timezone.now(), error=str(exc))
+        reporter.save(status=Status.FAILED, finished_at=timezone.now(), error=redact(str(exc)))
         log.exception("backfill_failed", request=request.pk)
         return request
     _finish(reporter, summary)
@@ -114,7 +115,7 @@ def _finish(reporter: _Reporter, summary: RunSummary) -> None:
         finished_at=timezone.now(),
         current_date=None,
         summary=summary.line(),
-        error="\n".join(o.line() for o in failed[:MAX_ERROR_LINES]),
+        error=redact("\n".join(o.line() for o in failed[:MAX_ERROR_LINES])),
     )
     log.info(
         "backfill_finished",

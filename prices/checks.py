@@ -21,6 +21,7 @@ from prices.store import StoreUnavailable
 OK = "ok"
 DEGRADED = "degraded"
 SIX_BLOCKS = timedelta(minutes=60)
+STORE_UNAVAILABLE = "price store unavailable"  # the public reason: the detail names files
 
 
 def price_freshness(now: datetime, grace: timedelta | None = None) -> tuple[str, str | None]:
@@ -35,7 +36,7 @@ def price_freshness(now: datetime, grace: timedelta | None = None) -> tuple[str,
     try:
         record = day_record(yesterday)
     except StoreUnavailable as exc:
-        return DEGRADED, f"price store unavailable: {exc}"
+        return DEGRADED, f"{STORE_UNAVAILABLE}: {exc}"
     if record is None:
         return DEGRADED, f"no price for {yesterday} (due since {due:%H:%M} UTC)"
     if not record.is_valid:
@@ -53,7 +54,9 @@ class PriceFreshnessCheck(Check):
     def probe(self) -> None:
         status, error = price_freshness(datetime.now(UTC))
         if status != OK:
-            raise CheckError(error or "price series not fresh")
+            error = error or "price series not fresh"
+            public = STORE_UNAVAILABLE if error.startswith(STORE_UNAVAILABLE) else None
+            raise CheckError(error, public)
 
 
 class PriceStoreCheck(Check):
@@ -68,7 +71,7 @@ class PriceStoreCheck(Check):
         try:
             ping_price_store()
         except StoreUnavailable as exc:
-            raise CheckError(f"price store: {first_line(exc)}") from None
+            raise CheckError(f"price store: {first_line(exc)}", STORE_UNAVAILABLE) from None
 
 
 def register_checks() -> None:

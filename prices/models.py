@@ -57,4 +57,4 @@ class PriceSeries(models.Model):
         managed = False
         verbose_name = "price series"
         verbose_name_plural = "price series"
-        default_permissions = ()
+        default_permissions = ("view",)

@@ -111,7 +111,7 @@ SCHEMAS: dict[str, Any] = {
 _DAYS = query(
     "days",
     {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
-    "How many complete UTC days before today.",
+    "How many complete UTC days before today (for historical: never with start and end).",
 )
 _BAD_PARAMETER = error("A query parameter is invalid; `parameters` names each bad one.")
 _UNAVAILABLE = body(
@@ -138,14 +138,22 @@ PATHS: dict[str, Any] = {
             "summary": "Stored days of a period, oldest first",
             "description": (
                 "Either `days` (the N complete UTC days before today, default 7) or `start` and"
-                f" `end` (inclusive, at most {MAX_DAYS} days). `format=csv` returns CSV with the"
-                " same columns."
+                f" `end` (inclusive, at most {MAX_DAYS} days). The two forms exclude each other:"
+                " `days` with `start` or `end` is refused (400), `start` and `end` come together,"
+                " and `end` must not be before `start`. OpenAPI cannot state these rules between"
+                " parameters in their schemas, so a request that follows each schema may still"
+                " be refused for them. `format=csv` returns CSV with the same columns."
             ),
             "operationId": "historicalPrices",
             "parameters": [
                 _DAYS,
-                query("start", DATE, "First day (with end, not with days)."),
-                query("end", DATE, "Last day, inclusive (with start, not with days)."),
+                query("start", DATE, "First day (only with end; never with days)."),
+                query(
+                    "end",
+                    DATE,
+                    f"Last day, inclusive (only with start, not before it, at most {MAX_DAYS}"
+                    " days after it; never with days).",
+                ),
                 query("format", {"enum": ["json", "csv"], "default": "json"}, "Output format."),
             ],
             "responses": {

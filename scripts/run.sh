@@ -4,6 +4,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+# Plain HTTP on HOST:PORT, no TLS proxy in front: no Secure-only cookies, no redirect to HTTPS
+# (unless the environment says otherwise).
+export DJANGO_HTTPS=${DJANGO_HTTPS:-false}
 
 echo "== oracle doctor: what works here, and the fix for what does not" >&2
 .venv/bin/python manage.py doctor >&2 ||

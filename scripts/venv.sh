@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Create or update a virtual environment: scripts/venv.sh VENV REQUIREMENTS_FILE
+# Create or update a virtual environment: scripts/venv.sh VENV LOCK_FILE
+#
+# LOCK_FILE is requirements.lock or requirements-dev.lock: every package pinned with its hashes,
+# installed with --require-hashes (a wheel whose hash the lock does not list is refused).
 #
 # The interpreter is $PYTHON when set (it must be 3.11 or newer), else the existing VENV's, else
 # the newest one scripts/find-python.sh finds on PATH; the script says which. Packages are
@@ -48,14 +51,15 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "oracle: $venv: Python $("$venv/bin/python" -I -c 'import platform; print(platform.python_version())')" >&2
 
-stamp="$venv/.installed-$(basename "$requirements" .txt)"
-if [ -f "$stamp" ] && [ -z "$(find requirements*.txt pyproject.toml -newer "$stamp")" ]; then
+stamp="$venv/.installed-$(basename "$requirements")"
+if [ -f "$stamp" ] && [ -z "$(find requirements*.txt requirements*.lock pyproject.toml -newer "$stamp")" ]; then
   exit 0
 fi
 pip=("$venv/bin/python" -m pip --quiet)
-if ! "${pip[@]}" install --no-index --find-links "$wheels" -r "$requirements" 2>/dev/null; then
+install=("${pip[@]}" install --require-hashes --no-index --find-links "$wheels" -r "$requirements")
+if ! "${install[@]}" 2>/dev/null; then
   echo "oracle: downloading the wheels of $requirements into $wheels/" >&2
-  "${pip[@]}" wheel --wheel-dir "$wheels" -r "$requirements"
-  "${pip[@]}" install --no-index --find-links "$wheels" -r "$requirements"
+  "${pip[@]}" download --require-hashes --only-binary=:all: --dest "$wheels" -r "$requirements"
+  "${install[@]}"
 fi
 touch "$stamp"

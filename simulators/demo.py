@@ -165,6 +165,7 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
         DJANGO_SETTINGS_MODULE="oracle.settings",
         ORACLE_ENV_FILE=os.devnull,  # an operator's .env in the checkout is not the demo's
         DJANGO_ALLOWED_HOSTS=f"localhost,127.0.0.1,[::1],{options.host}",
+        DJANGO_HTTPS="false",  # plain HTTP on this machine, no TLS proxy
         ORACLE_DATA_DIR=str(options.data_dir),
         ELECTRS_URL=chain_url,
         BITCOIN_RPC_URL=chain_url,
@@ -388,9 +389,9 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     password = secrets.token_urlsafe(12)
     account = dict(ORACLE_ADMIN_USER=ADMIN_USER, ORACLE_ADMIN_PASSWORD=password)
     children.run("ensure_admin", ["manage.py", "ensure_admin"], **command, **account)
-    token = children.run(
-        "create_alert_token", ["manage.py", "create_alert_token", "demo"], **command
-    )
+    # A day's token, replacing the one of the previous run: demo tokens do not pile up.
+    demo_token = ["manage.py", "create_alert_token", "demo", "--expires-in", "1", "--replace"]
+    token = children.run("create_alert_token", demo_token, **command)
     say(f"Backfilling {first}..{last}:")
     backfill = [
         "manage.py",

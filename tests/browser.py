@@ -24,9 +24,19 @@ def chrome() -> Any:
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for csp_violations()
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
     driver.set_page_load_timeout(30)
     return driver
+
+
+def csp_violations(driver: Any) -> list[str]:
+    """The Content-Security-Policy violations the console reported since the last call."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 20.0) -> Any:

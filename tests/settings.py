@@ -7,6 +7,8 @@ import tempfile
 
 # A developer's .env in the checkout must not change what the tests see.
 os.environ.setdefault("ORACLE_ENV_FILE", os.devnull)
+# Tests talk plain HTTP to 127.0.0.1 (tests/oracle/test_security_settings.py covers HTTPS).
+os.environ.setdefault("DJANGO_HTTPS", "false")
 if "ORACLE_DATA_DIR" not in os.environ:
     _data_dir = tempfile.mkdtemp(prefix="oracle-test-")
     os.environ["ORACLE_DATA_DIR"] = _data_dir

@@ -99,7 +99,11 @@ def test_detail_and_not_found(client, auth, alerts):
     assert body["id"] == alerts[1].id and body["replaced_by"] == "ab" * 32
     missing = client.get(f"/api/whales/{'0' * 64}", **auth)
     assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "detail": "no whale alert for that txid"}
+    assert missing.json() == {
+        "error": "not_found",
+        "detail": "no whale alert for that txid",
+        "correlation_id": missing["X-Correlation-ID"],
+    }
     bad = client.get("/api/whales/not-a-txid", **auth)
     assert bad.status_code == 400 and list(bad.json()["parameters"]) == ["txid"]
 
@@ -198,6 +202,22 @@ def test_create_alert_token_command_without_expiry():
     out = io.StringIO()
     call_command("create_alert_token", "dashboard", stdout=out)
     assert "expires: never" in out.getvalue()
+
+
+def test_create_alert_token_replace_revokes_the_earlier_tokens_of_that_name():
+    """Finding 12: each `make demo` added a token that never expired; now it replaces the last."""
+
+    def create(*args: str) -> str:
+        out = io.StringIO()
+        call_command("create_alert_token", *args, stdout=out)
+        return out.getvalue().strip().splitlines()[-1]
+
+    first, other = create("demo", "--expires-in", "1"), create("bot")
+    second = create("demo", "--expires-in", "1", "--replace")
+    with pytest.raises(tokens.TokenRejected, match="revoked"):
+        tokens.authenticate(first)
+    assert tokens.authenticate(second).name == "demo"
+    assert tokens.authenticate(other).name == "bot"
 
 
 @pytest.mark.parametrize("args", [["  "], ["x", "--expires-in", "0"], ["x" * 101]])

@@ -12,7 +12,12 @@ from core.api import ApiError, BadParameters, Params, iso
 
 def test_the_error_body_is_a_code_and_a_sentence() -> None:
     error = ApiError(409, "conflict", "it clashes", hint="wait")
-    assert error.body() == {"error": "conflict", "detail": "it clashes", "hint": "wait"}
+    assert error.body() == {
+        "error": "conflict",
+        "detail": "it clashes",
+        "hint": "wait",
+        "correlation_id": None,  # outside a request
+    }
     response = error.response()
     assert response.status_code == 409 and response["Content-Type"] == "application/json"
 
@@ -68,7 +73,11 @@ def test_iso_is_utc_with_milliseconds_and_a_z() -> None:
 def test_unknown_json_paths_get_the_error_body(client: Client) -> None:
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"error": "not_found", "detail": "no endpoint at /api/nothing-here"}
+    assert response.json() == {
+        "error": "not_found",
+        "detail": "no endpoint at /api/nothing-here",
+        "correlation_id": response["X-Correlation-ID"],
+    }
     assert "text/html" in client.get("/nothing-here")["Content-Type"]
 
 
@@ -86,5 +95,6 @@ def test_a_failing_json_endpoint_answers_the_error_body() -> None:
     assert response.json() == {
         "error": "internal_error",
         "detail": "the server failed; see its logs",
+        "correlation_id": response["X-Correlation-ID"],
     }
     assert "text/html" in client.get("/_test/boom")["Content-Type"]

@@ -129,9 +129,10 @@ def test_accepted_statuses_can_be_widened(stub: StubServer) -> None:
     assert body == b'{"error": "x"}'
 
 
-@pytest.fixture
-def trickle() -> Iterator[str]:
-    """A server that sends its headers, then one byte of a long body every 0.1 s."""
+@pytest.fixture(params=["body", "headers"])
+def trickle(request) -> Iterator[str]:
+    """A server that sends one byte every 0.1 s: of a long body after its headers, or of
+    endless headers."""
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -139,7 +140,10 @@ def trickle() -> Iterator[str]:
         connection, _ = listener.accept()
         with connection:
             connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            if request.param == "body":
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            else:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             while not stop.wait(0.1):
                 try:
                     connection.sendall(b"x")
@@ -155,6 +159,7 @@ def trickle() -> Iterator[str]:
 
 
 def test_a_trickling_answer_is_cut_off_at_the_deadline(trickle: str) -> None:
+    """Finding 10: one byte now and then held a call far past its read timeout."""
     session = http_session(read_timeout=5, retries=0)
     started = time.monotonic()
     with pytest.raises(UpstreamError, match=r"^mempool: /slow: the answer did not arrive in time"):

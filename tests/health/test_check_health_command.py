@@ -63,5 +63,13 @@ def test_the_process_exit_code_and_stdout(tmp_path: Path) -> None:
     assert command.process.returncode == 2
     body = json.loads(stdout)
     assert body["status"] == "unhealthy"
-    assert body["checks"]["electrs"]["error"].endswith("Connection refused)")
+    electrs = body["checks"]["electrs"]
+    assert electrs["error"] == "connection failed"  # the /health body: the short reason
+    (failed,) = [  # the detail is on stderr, under the ID the body names
+        line
+        for line in command.log_lines()
+        if line.get("event") == "health_check_failed" and line["check"] == "electrs"
+    ]
+    assert failed["correlation_id"] == electrs["correlation_id"]
+    assert failed["error"].endswith("Connection refused)")
     assert {line["command"] for line in command.log_lines()} == {"check_health"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -55,8 +56,8 @@ async def test_all_ok_is_healthy_with_the_earlier_fields(async_client, stack: Up
         "bitcoin_rpc",
     }
     for check in body["checks"].values():
-        assert set(check) == {"status", "latency_ms", "error", "last_success"}
-        assert check["status"] == "ok" and check["error"] is None
+        assert set(check) == {"status", "latency_ms", "error", "correlation_id", "last_success"}
+        assert check["status"] == "ok" and check["error"] is check["correlation_id"] is None
         assert datetime.fromisoformat(check["last_success"]) <= datetime.now(UTC)
     started = datetime.fromisoformat(body["started_at"])
     assert started <= datetime.fromisoformat(body["timestamp"])
@@ -75,43 +76,65 @@ async def test_a_hung_electrs_degrades_within_the_budget(async_client, stack: Up
     assert body["checks"]["mempool_backend"]["status"] == "ok"
 
 
+def logged_detail(json_logs, check: dict) -> str:
+    """The full detail of a failed check: the log line its correlation ID names."""
+    (line,) = [
+        line
+        for line in json_logs.events("health_check_failed")
+        if line["correlation_id"] == check["correlation_id"]
+    ]
+    return line["error"]
+
+
 @pytest.mark.parametrize(
-    ("mode", "error"),
+    ("mode", "reason", "detail"),
     [
-        ("500", "mempool_backend: /api/v1/prices: HTTP 500"),
-        ("garbage", "mempool_backend: /api/v1/prices: the answer is not JSON"),
-        ("refused", "mempool_backend: /api/v1/prices: connection failed"),
+        ("500", "HTTP 500", "mempool_backend: /api/v1/prices: HTTP 500"),
+        ("garbage", "the answer is not JSON", "mempool_backend: /api/v1/prices: the answer is"),
+        ("refused", "connection failed", "mempool_backend: /api/v1/prices: connection failed ("),
     ],
 )
-async def test_a_failing_mempool_backend_degrades_with_a_clear_error(
-    async_client, stack: Upstreams, settings, mode: str, error: str
+async def test_a_failing_mempool_backend_degrades_with_a_short_reason(
+    async_client, stack: Upstreams, settings, json_logs, mode: str, reason: str, detail: str
 ) -> None:
+    """Finding 9: public bodies showed upstream paths, hosts and ports; the detail is logged."""
     if mode == "refused":
         settings.MEMPOOL_URL = f"http://127.0.0.1:{free_port()}"
     stack.modes["mempool"] = mode
     response, _ = await get_health(async_client)
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
-    assert body["checks"]["mempool_backend"]["status"] == "error"
-    assert body["checks"]["mempool_backend"]["error"].startswith(error)
+    check = body["checks"]["mempool_backend"]
+    assert (check["status"], check["error"]) == ("error", reason)
+    assert logged_detail(json_logs, check).startswith(detail)
+    assert "/api/v1" not in response.text and "127.0.0.1" not in response.text
 
 
-async def test_an_unreadable_price_store_is_unhealthy(async_client, stack, settings) -> None:
+async def test_an_unreadable_price_store_is_unhealthy(
+    async_client, stack, settings, json_logs
+) -> None:
     publish_garbage(Path(settings.DUCKDB_PATH))
     response, _ = await get_health(async_client)
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["database"]) == ("unhealthy", "error")
-    assert "not a valid DuckDB database file" in body["checks"]["database"]["error"]
+    assert body["checks"]["database"]["error"] == "price store unavailable"
+    assert "not a valid DuckDB database file" in logged_detail(
+        json_logs, body["checks"]["database"]
+    )
+    assert str(Path(settings.DUCKDB_PATH).parent) not in response.text
     assert (body["gaps_detected"], body["missing_dates"]) == (None, None)
 
 
-async def test_a_price_store_never_published_is_unhealthy(async_client, stack, settings) -> None:
+async def test_a_price_store_never_published_is_unhealthy(
+    async_client, stack, settings, json_logs
+) -> None:
     settings.DUCKDB_PATH = Path(settings.DUCKDB_PATH).with_name("fresh.duckdb")
     response, _ = await get_health(async_client)
     body = response.json()
     assert (response.status_code, body["status"]) == (503, "unhealthy")
-    assert body["checks"]["database"]["error"] == (
+    assert body["checks"]["database"]["error"] == "price store unavailable"
+    assert logged_detail(json_logs, body["checks"]["database"]) == (
         "price store: no price store has been published yet"
     )
     assert body["gaps_detected"] == 7  # an empty series misses every day
@@ -167,7 +190,8 @@ async def test_the_ietf_shape_is_served_on_request(
     assert_valid_health_json(body, response.status_code)
     assert body["status"] == "warn"
     electrs = body["checks"]["electrs:responseTime"][0]
-    assert electrs["status"] == "fail" and electrs["output"].endswith("HTTP 500")
+    assert electrs["status"] == "fail"
+    assert re.fullmatch(r"HTTP 500 \(correlation ID [0-9a-f-]{36}\)", electrs["output"])
     assert electrs["observedUnit"] == "ms"
     assert body["checks"]["database:responseTime"][0]["status"] == "pass"
     assert body["checks"]["price_series:missingDays"][0]["observedValue"] == 0

@@ -66,8 +66,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def elsewhere(tmp_path: Path, installed: Path) -> dict[str, str]:
-    """An environment without the checkout: only the venv on PATH; a .env names the data dir."""
-    (tmp_path / ".env").write_text(f"ORACLE_DATA_DIR={tmp_path / 'data'}\n")
+    """An environment without the checkout: only the venv on PATH; a .env names the data dir
+    (and plain HTTP: the test talks to daphne directly, without a TLS proxy)."""
+    (tmp_path / ".env").write_text(f"ORACLE_DATA_DIR={tmp_path / 'data'}\nDJANGO_HTTPS=false\n")
     return {
         "PATH": f"{installed}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(tmp_path),

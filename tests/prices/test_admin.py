@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from prices import selectors
@@ -27,7 +28,10 @@ def ago(days: int):
 
 @pytest.fixture
 def staff(client: Client, django_user_model) -> Client:
+    """A staff member allowed to read the series and queue backfills."""
     user = django_user_model.objects.create_user("operator", password="pw", is_staff=True)
+    codenames = ("view_priceseries", "view_backfillrequest", "add_backfillrequest")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return client
 

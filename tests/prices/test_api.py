@@ -238,14 +238,22 @@ def test_gaps_lists_missing_and_invalid_complete_days(client: Client, series: di
     "path",
     ["/api/prices/latest", "/api/prices/historical", "/api/prices/comparison", "/api/prices/gaps"],
 )
-def test_an_unreadable_store_is_503_json(client: Client, store_file: Path, path: str) -> None:
+def test_an_unreadable_store_is_503_json(
+    client: Client, store_file: Path, path: str, json_logs
+) -> None:
+    """Finding 9: the body named the snapshot files; now a short reason and the correlation ID."""
     migrate()
     directory = snapshot_dir(store_file)
     (directory / "5.duckdb").write_bytes(b"\0" * 5000)
     (directory / SNAPSHOT_POINTER).write_text("5.duckdb")
     response, body = get(client, path)
     assert response.status_code == 503
-    assert body["detail"].startswith("Database connection failed: ")
+    cid = response["X-Correlation-ID"]
+    assert body == {
+        "detail": f"Database connection failed: price store unavailable (correlation ID {cid})"
+    }
+    (logged,) = json_logs.events("price_store_unavailable")
+    assert logged["correlation_id"] == cid and "5.duckdb" in logged["reason"]
 
 
 def test_writes_are_refused(client: Client, series: dict) -> None:

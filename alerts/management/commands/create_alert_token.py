@@ -1,4 +1,4 @@
-"""`manage.py create_alert_token NAME [--expires-in DAYS]`: a new subscriber token."""
+"""`manage.py create_alert_token NAME [--expires-in DAYS] [--replace]`: a new subscriber token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from alerts.tokens import create_token
+from alerts.tokens import create_token, revoke_named
 from core.commands import CorrelatedCommand
 
 
@@ -24,6 +24,11 @@ class Command(CorrelatedCommand):
             metavar="DAYS",
             help="expire after DAYS days (default never)",
         )
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="revoke the other tokens of this NAME that are still in use",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].strip()
@@ -32,6 +37,9 @@ class Command(CorrelatedCommand):
             raise CommandError("NAME must be 1 to 100 characters")
         if days is not None and not 0 < days <= 36_500:
             raise CommandError("--expires-in must be a number of days above 0")
+        if options["replace"]:
+            revoked = revoke_named(name)
+            self.stdout.write(f"Revoked {revoked} earlier token(s) named {name!r}.")
         token, raw = create_token(name, expires_in_days=days)
         expiry = token.expires_at.isoformat() if token.expires_at else "never"
         self.stdout.write(
