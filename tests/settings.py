@@ -4,6 +4,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import uuid
 
 # A developer's .env in the checkout must not change what the tests see.
 os.environ.setdefault("ORACLE_ENV_FILE", os.devnull)
@@ -22,3 +23,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 WORKER_LOOPS = [
     p for p in os.environ.get("ORACLE_TEST_WORKER_LOOPS", "").split(",") if p
 ] or _PRODUCTION_LOOPS
+
+# Test runs sharing a PostgreSQL server or a Redis (two checkouts, CI beside a developer) keep
+# apart: this run's own test database and channel-layer prefix, inherited by its subprocesses.
+_RUN = os.environ.setdefault("ORACLE_TEST_RUN_ID", uuid.uuid4().hex[:8])
+if CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"oracle-test-{_RUN}"  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_oracle_{_RUN}"}  # noqa: F405
