@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import numpy as np
 import structlog
 
 from core.logging import current_correlation_id
@@ -34,6 +35,13 @@ from prices.utxoracle.algorithm import (
     OutputWindow,
     confidence,
     estimate_price,
+)
+from prices.utxoracle.cloud import (
+    FIRST_BLOCK_SECONDS,
+    TIME_BINS,
+    PriceCloud,
+    price_cloud,
+    seconds_per_bin,
 )
 from prices.utxoracle.parser import (
     DEFAULT_FILTER,
@@ -121,6 +129,7 @@ class OracleResult:
     source: str
     elapsed_s: float
     blocks: list[BlockPrice] = field(default_factory=list, repr=False)
+    cloud: PriceCloud | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = {key: getattr(self, key) for key in RESULT_KEYS}
@@ -263,6 +272,21 @@ def _result(
             refs, estimate.block_medians, estimate.block_points, strict=True
         )
     ]
+    times = np.array([ref.time for ref in refs], dtype=np.int64)
+    if day is not None:
+        start, width = _midnight(day), SECONDS_PER_DAY // TIME_BINS
+    else:
+        start = int(times.min()) - FIRST_BLOCK_SECONDS
+        width = seconds_per_bin(start, int(times.max()))
+    cloud = price_cloud(
+        estimate.points,
+        estimate.point_blocks,
+        times,
+        estimate.price,
+        estimate.deviation,
+        start,
+        width,
+    )
     result = OracleResult(
         date=day,
         price=estimate.price,
@@ -279,6 +303,7 @@ def _result(
         source=source,
         elapsed_s=round(time.perf_counter() - started, 3),
         blocks=blocks,
+        cloud=cloud,
     )
     log.info("oracle_price_computed", **result.to_dict())
     return result
@@ -315,6 +340,11 @@ def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _midnight(day: date) -> int:
+    """The unix time at which a UTC day starts."""
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+
+
 def select_day_blocks(day: date, source: BlockSource, today: date | None = None) -> list[BlockRef]:
     """The blocks of a UTC day, chosen exactly as the reference chooses them (spec §1)."""
     if day < EARLIEST_DATE:
@@ -329,7 +359,7 @@ def select_day_blocks(day: date, source: BlockSource, today: date | None = None)
     consensus = tip - CONFIRMATIONS
     latest_time = headers.time(consensus)
     latest_midnight = datetime.combine(_utc(latest_time).date(), datetime.min.time(), UTC)
-    midnight = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+    midnight = _midnight(day)
     if midnight >= latest_midnight.timestamp():
         last_day = latest_midnight.date() - timedelta(days=1)
         raise DateNotServable(
