@@ -124,6 +124,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
 WORKER_LOOPS: list[str] = [
     "prices.scheduler.loop",
+    "prices.today.loop",
     "alerts.feed.loop",
     "health.sampler.loop",
 ]
