@@ -84,8 +84,10 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
         return TemplateResponse(request, "admin/prices/day.html", context)
 
     def backfill_view(self, request: HttpRequest) -> HttpResponse:
-        """Queue the missing days of the overview (or the one day posted) for the worker."""
+        """Queue the missing days of the overview (or the one day posted, recomputed even when
+        valid with `force=1`) for the worker."""
         target = reverse("admin:prices_priceseries_changelist")
+        force = request.POST.get("force") == "1"
         if request.POST.get("day"):
             try:
                 first = last = date.fromisoformat(request.POST["day"])
@@ -106,7 +108,7 @@ class PriceSeriesAdmin(StaffOnly, admin.ModelAdmin):
         else:
             from prices.backfills import queue_backfill  # the engine loads only when needed
 
-            queue_backfill(first, last, user=request.user)
+            queue_backfill(first, last, force=force, user=request.user)
             messages.success(request, f"Queued a backfill of {first}..{last}.")
         return HttpResponseRedirect(target)
 
