@@ -201,6 +201,30 @@ def provisional_record() -> ProvisionalRecord | None:
     return None if row is None else ProvisionalRecord(*row)
 
 
+ONCHAIN_MAX_AGE_DAYS = 7
+
+
+def onchain_usd_price(today: date | None = None) -> float | None:
+    """Our own latest BTC/USD price: today's provisional price once shown and valid, else the
+    latest valid day of the last ONCHAIN_MAX_AGE_DAYS; None without either."""
+    today = today or utc_today()
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(
+            "SELECT price FROM provisional_prices WHERE date = ? AND is_valid"
+            " AND price IS NOT NULL",
+            [today],
+        ).fetchone()
+        if row is None:
+            row = cursor.execute(
+                "SELECT utxoracle_price FROM daily_prices WHERE is_valid AND date BETWEEN ? AND ?"
+                " ORDER BY date DESC LIMIT 1",
+                [today - timedelta(days=ONCHAIN_MAX_AGE_DAYS), today],
+            ).fetchone()
+    return None if row is None else row[0]
+
+
 @dataclass(frozen=True)
 class ComparisonStats:
     """On-chain against exchange price over a period (differences are exchange - on-chain)."""

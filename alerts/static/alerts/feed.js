@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // A USD value at our own on-chain price (the backend had no exchange price) is marked "≈".
+  const approx = (data) => (data.usd_source === "onchain" ? "≈" : "");
+
   // The text of each column a page may show, from an alert's id and data.
   const COLUMNS = {
     id: (id) => id,
@@ -12,11 +15,14 @@
     txid: (id, data) => data.txid,
     btc: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 8 }),
     btc_short: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 1 }),
-    usd: (id, data) => (data.usd_value === null ? null : "$" + Math.round(data.usd_value).toLocaleString()),
+    usd: (id, data) =>
+      data.usd_value === null
+        ? null
+        : approx(data) + "$" + Math.round(data.usd_value).toLocaleString() + (approx(data) ? " (on-chain)" : ""),
     usd_short: (id, data) =>
       data.usd_value === null
         ? null
-        : "$" + data.usd_value.toLocaleString(undefined, { notation: "compact", maximumFractionDigits: 1 }),
+        : approx(data) + "$" + data.usd_value.toLocaleString(undefined, { notation: "compact", maximumFractionDigits: 1 }),
     fee_rate: (id, data) => data.fee_rate + " sat/vB",
     rbf: (id, data) => (data.rbf ? "yes" : "no"),
     expected: (id, data) => data.expected_confirmation,
