@@ -455,8 +455,8 @@ class Miner:
         """Add one block when one is due at `now`; whether it did."""
         if self.chain.tip >= self.chain.height_due(now):
             return False
-        self.chain.block_hash(self.chain.tip + 1)  # generated before clients can ask for it
         self.chain.tip += 1
+        self.chain.block_hash(self.chain.tip)  # generated now rather than on a client's request
         return True
 
     def _run(self) -> None:
