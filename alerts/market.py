@@ -74,6 +74,8 @@ class MarketData:
             log.warning("exchange_price_unavailable", reason=str(exc))
         else:
             if usd is None:
-                log.warning("exchange_price_unavailable", reason="the backend has no USD price (-1)")
+                log.warning(
+                    "exchange_price_unavailable", reason="the backend has no USD price (-1)"
+                )
             self.exchange_usd = usd
         self.onchain_usd = onchain()

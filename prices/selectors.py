@@ -83,6 +83,30 @@ def price_entry(day: date) -> dict[str, Any] | None:
     return None if row is None else dict(zip(PRICE_ENTRY, row, strict=True))
 
 
+def entries_computed_after(moment: datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` days computed (stored or recomputed) after `moment`, oldest computation
+    first, as the API shows them, each with its `computed_at`."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        rows = cursor.execute(
+            f"SELECT {', '.join(PRICE_ENTRY.values())}, computed_at FROM daily_prices"
+            " WHERE computed_at > ? ORDER BY computed_at, date LIMIT ?",
+            [moment, limit],
+        ).fetchall()
+    return [
+        {**dict(zip(PRICE_ENTRY, row[:-1], strict=True)), "computed_at": row[-1]} for row in rows
+    ]
+
+
+def latest_computation() -> datetime | None:
+    """When the most recently computed day was computed (naive UTC), None for an empty series."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        return cursor.execute("SELECT max(computed_at) FROM daily_prices").fetchone()[0]
+
+
 def price_entries(first: date, last: date) -> list[tuple]:
     """The stored days from `first` to `last` as rows of PRICE_ENTRY's fields, oldest first."""
     with snapshot_cursor() as cursor:

@@ -527,6 +527,12 @@ class SnapshotReader:
         raise StoreUnavailable("the snapshot kept changing while it was being opened")
 
 
+def current_snapshot(path: Path | None = None) -> str | None:
+    """The name of the published snapshot (None before the first): it changes after every write,
+    so a watcher reads the store only when it did."""
+    return _read_pointer(snapshot_dir(path or store_path()))
+
+
 @functools.cache
 def _reader(directory: Path) -> SnapshotReader:
     return SnapshotReader(directory)

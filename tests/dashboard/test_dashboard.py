@@ -216,8 +216,10 @@ def test_the_today_card_shows_the_provisional_price_so_far(admin_client, store) 
         writer.save_provisional(provisional(35, 90_912.3))
     card = today_card(admin_client)
     assert f'data-date="{days_ago(0)}"' in card
-    assert "90,912 <small>USD</small>" in card
-    assert "provisional</span> · 35 blocks to 05:42 UTC · +1.01 % on yesterday" in card
+    assert '<span class="today-price">90,912</span> <small>USD</small>' in card
+    assert '<span class="today-blocks">35 blocks to 05:42 UTC</span>' in card
+    assert '<span class="today-change">+1.01 %</span> on yesterday' in card
+    assert 'data-yesterday="90000.0"' in card
     assert "valid so far" in card
 
     with open_writer(store) as writer:

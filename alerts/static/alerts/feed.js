@@ -76,7 +76,8 @@
 
   // Connect and stay connected. `options`: path (of the WebSocket), recent (alerts replayed when
   // the page opens or the filters change), filters() (the subscribe fields), status (an element
-  // whose data-state and text follow the connection), onAlert(frame), onUpdate(frame).
+  // whose data-state and text follow the connection), onAlert(frame), onUpdate(frame), and
+  // onPrice(frame) for the price messages of a subscription with `prices: true`.
   function connect(options) {
     const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + options.path;
     let socket = null;
@@ -111,6 +112,8 @@
           options.onAlert(frame);
         } else if (frame.type === "whale_update") {
           options.onUpdate(frame);
+        } else if (frame.type === "price_today" || frame.type === "price_day") {
+          if (options.onPrice) options.onPrice(frame);
         } else if (frame.type === "heartbeat") {
           newest = Math.max(newest, frame.last_id);
         } else if (frame.type === "error") {
