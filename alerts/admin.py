@@ -48,6 +48,7 @@ class WhaleAlertAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         "txid",
         "btc",
         "usd_value",
+        "usd_source",
         "fee_rate",
         "effective_fee_rate",
         "rbf",

@@ -67,6 +67,11 @@ class FeeLevels:
         return cls(*values)
 
 
+EXCHANGE = "exchange"  # a USD value at the mempool backend's exchange price
+ONCHAIN = "onchain"  # at the oracle's own on-chain price, when the backend has none
+USD_SOURCES = (EXCHANGE, ONCHAIN)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """What makes a whale: at least `min_btc`, or (when set) at least `min_usd`."""
@@ -82,6 +87,7 @@ class Alert:
     txid: str
     value_sats: int
     usd_value: float | None
+    usd_source: str | None  # EXCHANGE or ONCHAIN with a usd_value
     fee: int
     vsize: int
     fee_rate: float
@@ -233,9 +239,15 @@ def expected_confirmation(fee_rate: float, fees: FeeLevels) -> str:
 
 
 def describe(
-    tx: MempoolTransaction, *, usd_price: float | None, fees: FeeLevels | None, seen_at: float
+    tx: MempoolTransaction,
+    *,
+    usd_price: float | None,
+    fees: FeeLevels | None,
+    seen_at: float,
+    usd_source: str = EXCHANGE,
 ) -> Alert:
-    """The alert for a whale; `seen_at` (unix seconds) stands in when the backend gave no firstSeen.
+    """The alert for a whale; `seen_at` (unix seconds) stands in when the backend gave no firstSeen,
+    `usd_source` says where `usd_price` comes from.
 
     Urgency and the expected confirmation follow the effective (CPFP-aware) fee rate when the
     backend gives one: a child paying for its parent speeds the parent up."""
@@ -247,6 +259,7 @@ def describe(
         txid=tx.txid,
         value_sats=tx.value_sats,
         usd_value=usd_value,
+        usd_source=None if usd_value is None else usd_source,
         fee=tx.fee,
         vsize=tx.vsize,
         fee_rate=fee_rate,
@@ -268,11 +281,12 @@ def detect(
     usd_price: float | None,
     fees: FeeLevels | None,
     seen_at: float,
+    usd_source: str = EXCHANGE,
 ) -> Alert | None:
     """The alert when `tx` is a whale, else None."""
     if not is_whale(tx, thresholds, usd_price):
         return None
-    return describe(tx, usd_price=usd_price, fees=fees, seen_at=seen_at)
+    return describe(tx, usd_price=usd_price, fees=fees, seen_at=seen_at, usd_source=usd_source)
 
 
 def _is_txid(value: object) -> bool:

@@ -62,6 +62,7 @@ def alert_data(row: WhaleAlert) -> dict[str, Any]:
         "txid": row.txid,
         "btc_value": row.btc_value,
         "usd_value": row.usd_value,
+        "usd_source": row.usd_source,
         "fee": row.fee,
         "vsize": row.vsize,
         "fee_rate": row.fee_rate,

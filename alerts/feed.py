@@ -262,10 +262,12 @@ class MempoolFeed:
         if tx.txid in self.seen:
             return tx.txid
         self.seen.add(tx.txid)
+        usd_price, usd_source = self.market.usd_price()
         alert = detect(
             tx,
             self.config.thresholds,
-            usd_price=self.market.usd_price(),
+            usd_price=usd_price,
+            usd_source=usd_source,
             fees=self.market.fees,
             seen_at=time.time(),
         )

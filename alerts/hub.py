@@ -5,7 +5,8 @@ Events come from the channel layer group (published by the worker after storing)
 polls the store for new alerts and status changes: every `relay_poll_seconds` with the in-memory
 layer, which does not cross processes, and every `safety_poll_seconds` with a shared layer, so that
 alerts still arrive if the layer loses the group (a Redis restart). Sessions drop what they have
-already seen, so an event arriving both ways is sent once.
+already seen, so an event arriving both ways is sent once. Price events come from the hub's watch
+of the price store (`alerts.price_events`), handed to every session like alert events.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils import timezone
 from alerts import store
 from alerts.events import ALERT, GROUP, UPDATE, AlertEvent, event_for
 from alerts.limits import SubscriberLimits
+from alerts.price_events import PRICE_POLL_SECONDS, PriceEvent, PriceWatch
 from core.db import run_orm
 
 log = structlog.get_logger(__name__)
@@ -35,7 +37,7 @@ DISPATCH_CHUNK = 50  # events handed out before sessions write; at most a quarte
 
 
 class Subscriber(Protocol):
-    def offer(self, event: AlertEvent) -> None: ...
+    def offer(self, event: AlertEvent | PriceEvent) -> None: ...
 
 
 class AlertHub:
@@ -62,11 +64,11 @@ class AlertHub:
             if not self.sessions and self._tasks:
                 await self._stop()
 
-    def dispatch(self, event: AlertEvent) -> None:
+    def dispatch(self, event: AlertEvent | PriceEvent) -> None:
         for session in list(self.sessions):
             session.offer(event)
 
-    async def dispatch_all(self, events: Iterable[AlertEvent]) -> None:
+    async def dispatch_all(self, events: Iterable[AlertEvent | PriceEvent]) -> None:
         """Dispatch a burst in chunks, letting the sessions write between chunks: each socket
         gets a chunk in one write, and no session queue fills up from one burst."""
         for count, event in enumerate(events, 1):
@@ -85,6 +87,9 @@ class AlertHub:
             interval = self.limits.safety_poll_seconds
         cursor = await run_orm(_relay_start)
         self._tasks.append(asyncio.create_task(self._relay(interval, *cursor)))
+        watch = PriceWatch()
+        await self._poll_prices(watch)  # the first look: what the store holds now is not news
+        self._tasks.append(asyncio.create_task(self._watch_prices(watch)))
 
     async def _stop(self) -> None:
         for task in self._tasks:
@@ -136,6 +141,18 @@ class AlertHub:
                     seen_at_since.add(key)
                     updates.append(event_for(row, UPDATE))
             await self.dispatch_all(updates)
+
+    async def _watch_prices(self, watch: PriceWatch) -> None:
+        while True:
+            await asyncio.sleep(PRICE_POLL_SECONDS)
+            await self.dispatch_all(await self._poll_prices(watch))
+
+    async def _poll_prices(self, watch: PriceWatch) -> list[PriceEvent]:
+        try:
+            return await asyncio.to_thread(watch.poll)
+        except Exception:  # an unreadable price store must not end the watch
+            log.exception("price_watch_failed")
+            return []
 
 
 def _relay_start() -> tuple[int, datetime]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from alerts.detector import SATS_PER_BTC
+from alerts.detector import SATS_PER_BTC, USD_SOURCES
 
 
 class AlertStatus(models.TextChoices):
@@ -25,6 +25,14 @@ class WhaleAlert(models.Model):
     txid = models.CharField(max_length=64, unique=True)
     value_sats = models.BigIntegerField(help_text="total output value in satoshis")
     usd_value = models.FloatField(null=True, blank=True)
+    usd_source = models.CharField(
+        "USD source",
+        max_length=16,
+        choices=[(source, source) for source in USD_SOURCES],
+        null=True,
+        blank=True,
+        help_text="the price usd_value is at: the backend's exchange price or our on-chain price",
+    )
     fee = models.BigIntegerField(help_text="satoshis")
     vsize = models.PositiveIntegerField(help_text="virtual bytes")
     fee_rate = models.FloatField(help_text="sat/vB")

@@ -113,6 +113,14 @@ SCHEMAS: dict[str, Any] = {
             "txid": {"type": "string"},
             "btc_value": {"type": "number", "description": "total output value"},
             "usd_value": NUMBER_OR_NULL,
+            "usd_source": {
+                "enum": ["exchange", "onchain", None],
+                "description": (
+                    "the price usd_value is at: the mempool backend's exchange price, or the"
+                    " oracle's own on-chain price (today's provisional price, else the latest"
+                    " valid day) when the backend has none; null without usd_value"
+                ),
+            },
             "fee": {"type": "integer", "description": "satoshis"},
             "vsize": {"type": "integer", "description": "virtual bytes"},
             "fee_rate": {"type": "number", "description": "sat/vB"},

@@ -22,7 +22,7 @@ CLOSE_RATE_LIMITED = 4429
 BEARER_PREFIX = "bearer."
 PROTOCOL_NAME = "alerts.v1"
 CLIENT_TYPES = ("auth", "subscribe", "ping")
-_SUBSCRIBE_FIELDS = {"type", "min_btc", "min_usd", "rbf_only", "since_id"}
+_SUBSCRIBE_FIELDS = {"type", "min_btc", "min_usd", "rbf_only", "since_id", "prices"}
 _MAX_BTC = MAX_MONEY_SATS / SATS_PER_BTC
 
 
@@ -55,6 +55,7 @@ class Filters:
 class Subscription:
     filters: Filters
     since_id: int | None
+    prices: bool = False  # price_today and price_day messages too
 
 
 def parse_client_message(text: str) -> dict[str, Any]:
@@ -86,7 +87,10 @@ def parse_subscription(message: dict[str, Any]) -> Subscription:
     since_id = message.get("since_id")
     if since_id is not None and (type(since_id) is not int or since_id < 0):
         raise ProtocolError("bad_field", "since_id must be an integer >= 0")
-    return Subscription(Filters(min_btc or 0.0, min_usd, rbf_only), since_id)
+    prices = message.get("prices", False)
+    if not isinstance(prices, bool):
+        raise ProtocolError("bad_field", "prices must be true or false")
+    return Subscription(Filters(min_btc or 0.0, min_usd, rbf_only), since_id, prices)
 
 
 def parse_auth(message: dict[str, Any]) -> object:
@@ -117,7 +121,10 @@ def welcome(correlation_id: str, last_alert_id: int) -> str:
 
 def subscribed(subscription: Subscription) -> str:
     return _dump(
-        type="subscribed", filters=asdict(subscription.filters), since_id=subscription.since_id
+        type="subscribed",
+        filters=asdict(subscription.filters),
+        since_id=subscription.since_id,
+        prices=subscription.prices,
     )
 
 

@@ -30,6 +30,7 @@ from alerts.backpressure import watch_writes
 from alerts.events import ALERT, UPDATE, AlertEvent, event_for
 from alerts.hub import AlertHub, hub_for_this_loop
 from alerts.limits import SubscriberLimits
+from alerts.price_events import PriceEvent
 from core.db import run_orm
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ class Session:
         self.closed = False
         self.subscription: protocol.Subscription | None = None
         self.cursor = 0
-        self.inbox: deque[AlertEvent | protocol.Subscription] = deque()
+        self.inbox: deque[AlertEvent | PriceEvent | protocol.Subscription] = deque()
         self.hub: AlertHub | None = None
         self._wake = asyncio.Event()
         self._writable = asyncio.Event()
@@ -106,7 +107,7 @@ class Session:
             return
         await self._handle(message)
 
-    def offer(self, event: AlertEvent) -> None:
+    def offer(self, event: AlertEvent | PriceEvent) -> None:
         """Queue a live event (called by the hub for every event)."""
         if self._overflowed or self.closed:
             return
@@ -231,6 +232,9 @@ class Session:
             item = self.inbox.popleft()
             if isinstance(item, protocol.Subscription):
                 await self._subscribe(item)
+            elif isinstance(item, PriceEvent):
+                if self.subscription is not None and self.subscription.prices:
+                    await self._write(item.frame)
             else:
                 await self._deliver(item)
 

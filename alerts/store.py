@@ -27,6 +27,7 @@ def save_alert(alert: Alert, now: datetime | None = None) -> WhaleAlert | None:
                 txid=alert.txid,
                 value_sats=alert.value_sats,
                 usd_value=alert.usd_value,
+                usd_source=alert.usd_source,
                 fee=alert.fee,
                 vsize=alert.vsize,
                 fee_rate=alert.fee_rate,

@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from core.logging import current_correlation_id
 
 SAFE_METHODS = ("GET", "HEAD")
-_INTEGER = re.compile(r"^[0-9]{1,9}$")
+_INTEGER = re.compile(r"^[0-9]{1,12}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 SHOWN_CHARS = 40

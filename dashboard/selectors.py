@@ -1,5 +1,6 @@
 """What the operator dashboard shows, gathered from the apps that own it: the two latest complete
-days of the price series against the exchange price, the 90-day chart with its gaps, the health
+days of the price series against the exchange price, today's provisional price so far, the 90-day
+chart with its gaps, the health
 summary (each check's latest sample and 24 h uptime, from the check history) and the whales of the
 last 24 hours. The live whale feed is the page's own WebSocket (alerts/feed.js)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from alerts import store as alert_store
@@ -17,7 +19,7 @@ from health.models import CheckSample
 from prices import selectors
 from prices.overview import OVERVIEW_DAYS, series_chart
 from prices.selectors import DayStatus, SeriesDay
-from prices.store import StoreUnavailable
+from prices.store import ProvisionalRecord, StoreUnavailable
 
 PHONE_CHART_WIDTH = 420  # the chart drawn for narrow screens, so its labels stay legible
 
@@ -40,6 +42,29 @@ class PriceCard:
 
 
 @dataclass(frozen=True)
+class TodayCard:
+    """The UTC day in progress: its provisional row, if the worker wrote one for it."""
+
+    date: date
+    record: ProvisionalRecord | None
+    min_blocks: int
+    yesterday: PriceCard | None = None
+
+    @property
+    def price(self) -> float | None:
+        return None if self.record is None else self.record.price
+
+    @property
+    def change_percent(self) -> float | None:
+        """Today so far against yesterday, when both are valid."""
+        if self.yesterday is None or not self.yesterday.valid:
+            return None
+        if self.record is None or self.price is None or not self.record.is_valid:
+            return None
+        return round((self.price / self.yesterday.price - 1) * 100, 2)
+
+
+@dataclass(frozen=True)
 class PriceSection:
     """The latest two complete days and the chart of the last 90 (None when the store failed)."""
 
@@ -47,6 +72,7 @@ class PriceSection:
     chart: str
     phone_chart: str
     days: list[SeriesDay]
+    today: TodayCard | None = None
     error: str | None = None
 
     def count(self, status: DayStatus) -> int:
@@ -96,17 +122,21 @@ class Dashboard:
 
 def price_section(today: date | None = None) -> PriceSection:
     """The price part; a store that cannot be read gives empty cards and the error."""
+    today = today or selectors.utc_today()
     first, last = selectors.complete_days(OVERVIEW_DAYS, today)
     try:
         days = selectors.series_days(first, last)
+        provisional = selectors.provisional_record()
     except StoreUnavailable as exc:
         return PriceSection([], "", "", [], error=str(exc))
     cards = [PriceCard("Yesterday", days[-1]), PriceCard("Day before", days[-2])]
+    current = provisional if provisional is not None and provisional.date == today else None
     return PriceSection(
         cards=cards,
         chart=series_chart(days),
         phone_chart=series_chart(days, width=PHONE_CHART_WIDTH, labels=3),
         days=days,
+        today=TodayCard(today, current, settings.PRICE_TODAY_MIN_BLOCKS, cards[0]),
     )
 
 

@@ -42,11 +42,12 @@ class AppDatabaseCheck(Check):
 
 
 class UpstreamCheck(Check):
-    """A check of an upstream service through its client (`core.upstreams`), with no retries and
-    the check's timeout as connect and read timeouts."""
+    """A check of an upstream service through its client (`core.upstreams`), with no retries."""
 
     def http(self) -> HttpOptions:
-        seconds = self.timeout_seconds
+        # Twice the check's timeout: the check gives up first (its own "no answer within"),
+        # while its thread still ends soon after.
+        seconds = 2 * self.timeout_seconds
         return HttpOptions(connect_timeout=seconds, read_timeout=seconds, retries=0)
 
     def ask(self, call: Callable[[], T]) -> T:

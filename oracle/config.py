@@ -467,6 +467,14 @@ VARIABLES: tuple[Variable, ...] = (
         "How long after midnight + 6 blocks yesterday may still be missing before `price_freshness` is degraded.",
     ),
     Variable(
+        "PRICE_TODAY_MIN_BLOCKS", "12", integer(),
+        "Blocks of the current UTC day the worker waits for before it computes and shows the day's provisional price.",
+    ),
+    Variable(
+        "PRICE_TODAY_POLL_SECONDS", "60", SECONDS,
+        "How often the worker looks for a new block to update the day's provisional price.",
+    ),
+    Variable(
         "WHALE_MIN_BTC", "100", number(),
         "A transaction moving at least this many BTC is a whale.",
     ),

@@ -155,6 +155,7 @@ DEFAULT_EXCEPTION_REPORTER = "core.error_reports.SecretsReporter"
 # Background loops run by `manage.py run_worker`: dotted paths to `async def loop(stop)`.
 WORKER_LOOPS: list[str] = [
     "prices.scheduler.loop",
+    "prices.today.loop",
     "alerts.feed.loop",
     "health.sampler.loop",
 ]

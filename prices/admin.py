@@ -81,10 +81,12 @@ class PriceSeriesAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/prices/day.html", context)
 
     def backfill_view(self, request: HttpRequest) -> HttpResponse:
-        """Queue the missing days of the overview (or the one day posted) for the worker."""
+        """Queue the missing days of the overview (or the one day posted, recomputed even when
+        valid with `force=1`) for the worker."""
         if not request.user.has_perm("prices.add_backfillrequest"):
             raise PermissionDenied
         target = reverse("admin:prices_priceseries_changelist")
+        force = request.POST.get("force") == "1"
         if request.POST.get("day"):
             try:
                 first = last = date.fromisoformat(request.POST["day"])
@@ -105,7 +107,7 @@ class PriceSeriesAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         else:
             from prices.backfills import queue_backfill  # the engine loads only when needed
 
-            queue_backfill(first, last, user=request.user)
+            queue_backfill(first, last, force=force, user=request.user)
             messages.success(request, f"Queued a backfill of {first}..{last}.")
         return HttpResponseRedirect(target)
 

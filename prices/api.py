@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 
 from core.api import Params, not_found
 from prices import selectors
-from prices.serializers import comparison_entry, gaps_entry, price_csv
+from prices.serializers import (
+    AT_FIELDS,
+    BLOCK_FIELDS,
+    at_entry,
+    block_entry,
+    cloud_entry,
+    comparison_entry,
+    day_entry,
+    gaps_entry,
+    price_csv,
+    provisional_entry,
+    table_csv,
+)
 from prices.store import per_snapshot
 
 JSON = "application/json"
@@ -24,6 +37,7 @@ CSV = "text/csv; charset=utf-8"
 MAX_DAYS = 3650
 DEFAULT_DAYS = 7
 FORMATS = ("json", "csv")
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,15 @@ def period_param(params: Params, today: date) -> Period:
     return Period(start, end)
 
 
+def timestamp_param(params: Params) -> int:
+    """`timestamp`: a moment as unix seconds (required)."""
+    if "timestamp" not in params:
+        params.problem("timestamp", "must be given: a moment as unix seconds")
+    value = params.integer("timestamp", 0, 0, MAX_TIMESTAMP)
+    params.check()
+    return value
+
+
 @dataclass(frozen=True)
 class Answer:
     """A rendered answer: status, body and media type (plus a download name for files)."""
@@ -80,14 +103,18 @@ def _json(payload: Any, status: int = 200) -> Answer:
     return Answer(status, json.dumps(payload).encode())
 
 
+def _not_found(detail: str) -> Answer:
+    error = not_found(detail)
+    return _json(error.body(), error.status)
+
+
 def latest() -> Answer:
     """The most recent day, or 404 on an empty series."""
 
     def render() -> Answer:
         entry = selectors.latest_price_entry()
         if entry is None:
-            error = not_found("No prices yet: the series is empty.")
-            return _json(error.body(), error.status)
+            return _not_found("No prices yet: the series is empty.")
         return _json(entry)
 
     return per_snapshot(("latest",), render)
@@ -120,3 +147,78 @@ def gaps(days: int, first: date, last: date) -> Answer:
         ("gaps", days, first, last),
         lambda: _json(gaps_entry(selectors.series_days(first, last), days)),
     )
+
+
+def day(wanted: date, output: str) -> Answer:
+    """A stored day with its blocks (JSON), or its blocks alone (CSV); 404 when not stored."""
+
+    def render() -> Answer:
+        entry = selectors.price_entry(wanted)
+        if entry is None:
+            return _not_found(f"No price is stored for {wanted}.")
+        blocks = selectors.blocks_of_day(wanted)
+        if output == "csv":
+            rows = [block_entry(block).values() for block in blocks]
+            return Answer(200, table_csv(BLOCK_FIELDS, rows).encode(), CSV, f"blocks-{wanted}.csv")
+        return _json(day_entry(entry, blocks, selectors.has_cloud(wanted)))
+
+    return per_snapshot(("day", wanted, output), render)
+
+
+def cloud(wanted: date) -> Answer:
+    """A stored day's price cloud; 404 when the day is not stored or has none."""
+
+    def render() -> Answer:
+        record = selectors.day_record(wanted)
+        if record is None:
+            return _not_found(f"No price is stored for {wanted}.")
+        found = selectors.cloud_of_day(wanted)
+        if found is None:
+            return _not_found(
+                f"{wanted} was computed before price clouds were kept: recompute it"
+                f" (backfill_prices --from {wanted} --to {wanted} --force) to get one."
+            )
+        return _json(cloud_entry(found, record.utxoracle_price))
+
+    return per_snapshot(("cloud", wanted), render)
+
+
+def at(timestamp: int, output: str) -> Answer:
+    """The block in force at a moment, with its price; 404 when its day is not stored."""
+
+    def render() -> Answer:
+        moment = datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+        found = selectors.block_in_force(moment)
+        if found is None:
+            return _not_found(
+                f"No stored block with a price at or before {moment:%Y-%m-%d %H:%M:%S} UTC on"
+                f" {moment.date()}: that day is not in the series (the day in progress is at"
+                " /api/prices/today)."
+            )
+        entry = at_entry(timestamp, found)
+        if output == "csv":
+            csv_text = table_csv(AT_FIELDS, [[entry[field] for field in AT_FIELDS]])
+            return Answer(200, csv_text.encode(), CSV, f"price-at-{timestamp}.csv")
+        return _json(entry)
+
+    return per_snapshot(("at", timestamp, output), render)
+
+
+def today(current: date) -> Answer:
+    """The provisional price of the UTC day in progress; 404 until it has enough blocks."""
+
+    def render() -> Answer:
+        record = selectors.provisional_record()
+        if record is None or record.date != current:
+            return _not_found(
+                f"Today's price is not formed yet: no block of {current} has been seen (the"
+                " worker computes it)."
+            )
+        if record.price is None:
+            return _not_found(
+                f"Today's price is not formed yet: {record.block_count} block(s) of {current} so"
+                f" far; it is shown from {settings.PRICE_TODAY_MIN_BLOCKS}."
+            )
+        return _json(provisional_entry(record))
+
+    return per_snapshot(("today", current), render)

@@ -23,6 +23,7 @@ from prices.exchange import ExchangePrices
 from prices.selectors import complete_days, utc_today
 from prices.store import (
     BlockRecord,
+    CloudRecord,
     DayRecord,
     SaveOutcome,
     compare_prices,
@@ -30,6 +31,7 @@ from prices.store import (
     utc_now,
 )
 from prices.utxoracle.algorithm import InsufficientData
+from prices.utxoracle.cloud import PriceCloud
 from prices.utxoracle.engine import (
     DateNotServable,
     OracleResult,
@@ -120,10 +122,23 @@ def _utc_datetime(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
 
 
+def cloud_record(day: date, cloud: PriceCloud) -> CloudRecord:
+    """The store row of a day's price cloud."""
+    return CloudRecord(
+        date=day,
+        start_time=_utc_datetime(cloud.start),
+        seconds_per_bin=cloud.seconds_per_bin,
+        price_low=cloud.price_low,
+        price_high=cloud.price_high,
+        point_count=cloud.point_count,
+        counts=cloud.to_bytes(),
+    )
+
+
 def records_from_result(
     result: OracleResult, exchange_price: float | None, rules: ValidityRules
-) -> tuple[DayRecord, list[BlockRecord]]:
-    """The store rows of a computed day."""
+) -> tuple[DayRecord, list[BlockRecord], CloudRecord | None]:
+    """The store rows of a computed day: the day, its blocks and its price cloud."""
     assert result.date is not None
     problems = rules.problems(result.price, result.output_count, result.deviation)
     difference, percent = compare_prices(result.price, exchange_price)
@@ -149,7 +164,8 @@ def records_from_result(
         BlockRecord(result.date, b.height, _utc_datetime(b.time), b.price, b.points)
         for b in result.blocks
     ]
-    return record, blocks
+    cloud = None if result.cloud is None else cloud_record(result.date, result.cloud)
+    return record, blocks, cloud
 
 
 class PriceIngestion:
@@ -189,9 +205,9 @@ class PriceIngestion:
             log.warning("price_day_failed", reason=str(computed))
             return DayOutcome(day, Outcome.FAILED, reason=str(computed))
         exchange_price = self.exchange.price_on(day, self.today)
-        record, blocks = records_from_result(computed, exchange_price, self.rules)
+        record, blocks, cloud = records_from_result(computed, exchange_price, self.rules)
         with open_writer() as writer:
-            saved = writer.save_day(record, blocks)
+            saved = writer.save_day(record, blocks, cloud)
         elapsed = round(time.perf_counter() - started, 3)
         if saved is SaveOutcome.KEPT_VALID:
             status = Outcome.KEPT_VALID

@@ -1,16 +1,18 @@
 """What the admin's price series pages show: the last days marked valid/invalid/missing, charts of
-the series and of one day's blocks, and the backfill requests."""
+the series and of one day's blocks, a day's price cloud, and the backfill requests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from django.conf import settings
 
 from prices import selectors
 from prices.charts import Chart, Series, line_chart
 from prices.selectors import DayStatus, SeriesDay
+from prices.serializers import cloud_entry
 from prices.store import BlockRecord, DayRecord
 
 OVERVIEW_DAYS = 90
@@ -102,12 +104,14 @@ def series_overview(days: int = OVERVIEW_DAYS, today: date | None = None) -> Ser
 
 @dataclass(frozen=True)
 class DayDetail:
-    """One day: its row (None when missing), its blocks and their intraday chart."""
+    """One day: its row (None when missing), its blocks and their intraday chart, and what the
+    page's price cloud is drawn from (None without a stored cloud)."""
 
     date: date
     record: DayRecord | None
     blocks: list[BlockRecord]
     chart: str
+    cloud: dict[str, Any] | None = None
 
     @property
     def status(self) -> DayStatus:
@@ -132,7 +136,28 @@ def intraday_chart(blocks: list[BlockRecord]) -> str:
     )
 
 
+def cloud_drawing(record: DayRecord, blocks: list[BlockRecord]) -> dict[str, Any] | None:
+    """The day's cloud (as the API serves it) with its blocks' medians as [unix time, price]
+    pairs, for the page's script; None when no cloud is stored."""
+    stored = selectors.cloud_of_day(record.date)
+    if stored is None:
+        return None
+    medians = [
+        [int(b.block_time.replace(tzinfo=UTC).timestamp()), b.median_price]
+        for b in blocks
+        if b.median_price is not None
+    ]
+    return {
+        **cloud_entry(stored, record.utxoracle_price),
+        "medians": medians,
+        "blocks": [record.block_first, record.block_last],
+        "is_valid": record.is_valid,
+    }
+
+
 def day_detail(day: date) -> DayDetail:
     """The detail of one day (raises StoreUnavailable)."""
     blocks = selectors.blocks_of_day(day)
-    return DayDetail(day, selectors.day_record(day), blocks, intraday_chart(blocks))
+    record = selectors.day_record(day)
+    cloud = None if record is None else cloud_drawing(record, blocks)
+    return DayDetail(day, record, blocks, intraday_chart(blocks), cloud)

@@ -14,9 +14,13 @@ from typing import Any
 
 from prices.store import (
     BLOCK_COLUMNS,
+    CLOUD_COLUMNS,
     DAY_COLUMNS,
+    PROVISIONAL_COLUMNS,
     BlockRecord,
+    CloudRecord,
     DayRecord,
+    ProvisionalRecord,
     StoreUnavailable,
     snapshot_cursor,
 )
@@ -68,6 +72,39 @@ def latest_price_entry() -> dict[str, Any] | None:
             return None
         row = cursor.execute(f"{_ENTRY_SELECT} ORDER BY date DESC LIMIT 1").fetchone()
     return None if row is None else dict(zip(PRICE_ENTRY, row, strict=True))
+
+
+def price_entry(day: date) -> dict[str, Any] | None:
+    """One stored day as the API shows it, or None."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_ENTRY_SELECT} WHERE date = ?", [day]).fetchone()
+    return None if row is None else dict(zip(PRICE_ENTRY, row, strict=True))
+
+
+def entries_computed_after(moment: datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` days computed (stored or recomputed) after `moment`, oldest computation
+    first, as the API shows them, each with its `computed_at`."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return []
+        rows = cursor.execute(
+            f"SELECT {', '.join(PRICE_ENTRY.values())}, computed_at FROM daily_prices"
+            " WHERE computed_at > ? ORDER BY computed_at, date LIMIT ?",
+            [moment, limit],
+        ).fetchall()
+    return [
+        {**dict(zip(PRICE_ENTRY, row[:-1], strict=True)), "computed_at": row[-1]} for row in rows
+    ]
+
+
+def latest_computation() -> datetime | None:
+    """When the most recently computed day was computed (naive UTC), None for an empty series."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        return cursor.execute("SELECT max(computed_at) FROM daily_prices").fetchone()[0]
 
 
 def price_entries(first: date, last: date) -> list[tuple]:
@@ -122,6 +159,94 @@ def blocks_of_day(day: date) -> list[BlockRecord]:
             [day],
         ).fetchall()
     return [BlockRecord(*row) for row in rows]
+
+
+def cloud_of_day(day: date) -> CloudRecord | None:
+    """The price cloud of one day; None when the day is not stored or was computed before clouds
+    were kept."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(
+            f"SELECT {', '.join(CLOUD_COLUMNS)} FROM price_clouds WHERE date = ?", [day]
+        ).fetchone()
+    return None if row is None else CloudRecord(*row)
+
+
+def has_cloud(day: date) -> bool:
+    """Whether a price cloud is stored for the day."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return False
+        query = "SELECT count(*) FROM price_clouds WHERE date = ?"
+        return bool(cursor.execute(query, [day]).fetchone()[0])
+
+
+@dataclass(frozen=True)
+class PricedBlock:
+    """The block in force at a moment, and the stored day it belongs to."""
+
+    block: BlockRecord
+    day: DayRecord
+
+
+def block_in_force(moment: datetime) -> PricedBlock | None:
+    """The latest block with price points stamped at or before `moment` (naive UTC; on a tie of
+    times, the higher one), among the blocks of its UTC day and the day before; None when that day
+    is not stored or no such block exists."""
+    day = moment.date()
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(
+            f"SELECT {', '.join('b.' + c for c in BLOCK_COLUMNS)},"
+            f" {', '.join('d.' + c for c in DAY_COLUMNS)}"
+            " FROM block_prices b JOIN daily_prices d ON d.date = b.date"
+            " WHERE b.date BETWEEN ? AND ? AND b.block_time <= ? AND b.median_price IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM daily_prices WHERE date = ?)"
+            " ORDER BY b.block_time DESC, b.height DESC LIMIT 1",
+            [day - timedelta(days=1), day, moment, day],
+        ).fetchone()
+    if row is None:
+        return None
+    split = len(BLOCK_COLUMNS)
+    return PricedBlock(BlockRecord(*row[:split]), DayRecord(*row[split:]))
+
+
+def provisional_record() -> ProvisionalRecord | None:
+    """The provisional row of the day in progress, if the worker has written one."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(
+            f"SELECT {', '.join(PROVISIONAL_COLUMNS)} FROM provisional_prices"
+            " ORDER BY date DESC LIMIT 1"
+        ).fetchone()
+    return None if row is None else ProvisionalRecord(*row)
+
+
+ONCHAIN_MAX_AGE_DAYS = 7
+
+
+def onchain_usd_price(today: date | None = None) -> float | None:
+    """Our own latest BTC/USD price: today's provisional price once shown and valid, else the
+    latest valid day of the last ONCHAIN_MAX_AGE_DAYS; None without either."""
+    today = today or utc_today()
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(
+            "SELECT price FROM provisional_prices WHERE date = ? AND is_valid"
+            " AND price IS NOT NULL",
+            [today],
+        ).fetchone()
+        if row is None:
+            row = cursor.execute(
+                "SELECT utxoracle_price FROM daily_prices WHERE is_valid AND date BETWEEN ? AND ?"
+                " ORDER BY date DESC LIMIT 1",
+                [today - timedelta(days=ONCHAIN_MAX_AGE_DAYS), today],
+            ).fetchone()
+    return None if row is None else row[0]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ DuckDB lets one process open a file for writing, or several open it read-only, n
 
 * Writers (the worker and the management commands) open `DUCKDB_PATH` with `open_writer()` only
   for the moment it takes to save a computed day, waiting a bounded time when another writer holds
-  the lock. Computing the day happens before, without the lock.
+  the lock (another process, or another thread of this one: the worker's scheduler and its
+  provisional price write from threads of their own). Computing the day happens before, without
+  the lock.
 * Before releasing the lock, a writer publishes a snapshot: it checkpoints, copies the file to
   `<DUCKDB_PATH>.snapshots/<id>.duckdb` and atomically points `CURRENT` in that folder at it. A
   published snapshot is never modified.
@@ -79,6 +81,34 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (date, height)
     );
     """,
+    """
+    CREATE TABLE price_clouds (
+        date DATE PRIMARY KEY,
+        start_time TIMESTAMP NOT NULL,
+        seconds_per_bin INTEGER NOT NULL,
+        price_low DOUBLE NOT NULL,
+        price_high DOUBLE NOT NULL,
+        point_count INTEGER NOT NULL,
+        counts BLOB NOT NULL
+    );
+    CREATE TABLE provisional_prices (
+        date DATE PRIMARY KEY,
+        block_count INTEGER NOT NULL,
+        block_first INTEGER,
+        block_last INTEGER,
+        last_block_time TIMESTAMP,
+        price DOUBLE,
+        output_count INTEGER,
+        price_point_count INTEGER,
+        deviation DOUBLE,
+        confidence DOUBLE,
+        is_valid BOOLEAN,
+        invalid_reason VARCHAR,
+        algorithm VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        computed_at TIMESTAMP NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -118,8 +148,48 @@ class BlockRecord(NamedTuple):
     price_points: int
 
 
+class CloudRecord(NamedTuple):
+    """A day's price cloud (`prices.utxoracle.cloud`): its bins' geometry and the compressed
+    counts. Days computed before schema version 2 have none."""
+
+    date: date
+    start_time: datetime
+    seconds_per_bin: int
+    price_low: float
+    price_high: float
+    point_count: int
+    counts: bytes
+
+
+class ProvisionalRecord(NamedTuple):
+    """The current UTC day from its blocks so far, kept apart from the daily series until the day
+    is complete; the price fields are None while it has fewer blocks than the worker waits for."""
+
+    date: date
+    block_count: int
+    block_first: int | None
+    block_last: int | None
+    last_block_time: datetime | None
+    price: float | None
+    output_count: int | None
+    price_point_count: int | None
+    deviation: float | None
+    confidence: float | None
+    is_valid: bool | None
+    invalid_reason: str | None
+    algorithm: str
+    source: str
+    computed_at: datetime
+
+
 DAY_COLUMNS = DayRecord._fields
 BLOCK_COLUMNS = BlockRecord._fields
+CLOUD_COLUMNS = CloudRecord._fields
+PROVISIONAL_COLUMNS = ProvisionalRecord._fields
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def compare_prices(
@@ -198,8 +268,11 @@ class PriceWriter:
         self.applied = applied
         self.changed = bool(applied)  # whether readers need a new snapshot
 
-    def save_day(self, record: DayRecord, blocks: Sequence[BlockRecord]) -> SaveOutcome:
-        """Insert or replace a day and its blocks in one transaction.
+    def save_day(
+        self, record: DayRecord, blocks: Sequence[BlockRecord], cloud: CloudRecord | None = None
+    ) -> SaveOutcome:
+        """Insert or replace a day, its blocks and its cloud in one transaction; the day's
+        provisional row, if any, goes (the final value replaces it).
 
         An invalid record never replaces a valid row; saving the same record again changes nothing
         but `computed_at`.
@@ -214,24 +287,43 @@ class PriceWriter:
                 return SaveOutcome.KEPT_VALID
             updates = ", ".join(f"{c} = excluded.{c}" for c in DAY_COLUMNS[1:])
             self.conn.execute(
-                f"INSERT INTO daily_prices ({', '.join(DAY_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(DAY_COLUMNS))})"
-                f" ON CONFLICT (date) DO UPDATE SET {updates}",
+                f"{_insert('daily_prices', DAY_COLUMNS)} ON CONFLICT (date) DO UPDATE SET {updates}",
                 list(record),
             )
-            self.conn.execute("DELETE FROM block_prices WHERE date = ?", [record.date])
+            for table in ("block_prices", "price_clouds", "provisional_prices"):
+                self.conn.execute(f"DELETE FROM {table} WHERE date = ?", [record.date])
             if blocks:
                 self.conn.executemany(
-                    f"INSERT INTO block_prices ({', '.join(BLOCK_COLUMNS)})"
-                    f" VALUES ({', '.join('?' * len(BLOCK_COLUMNS))})",
-                    [list(block) for block in blocks],
+                    _insert("block_prices", BLOCK_COLUMNS), [list(block) for block in blocks]
                 )
+            if cloud is not None:
+                self.conn.execute(_insert("price_clouds", CLOUD_COLUMNS), list(cloud))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.changed = True
         return SaveOutcome.CREATED if existing is None else SaveOutcome.REPLACED
+
+    def save_provisional(self, record: ProvisionalRecord) -> bool:
+        """Make `record` the one provisional row; False (nothing saved) when its day is in the
+        series already."""
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            final = self.conn.execute(
+                "SELECT count(*) FROM daily_prices WHERE date = ?", [record.date]
+            ).fetchone()[0]
+            if final:
+                self.conn.execute("ROLLBACK")
+                return False
+            self.conn.execute("DELETE FROM provisional_prices")
+            self.conn.execute(_insert("provisional_prices", PROVISIONAL_COLUMNS), list(record))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.changed = True
+        return True
 
     def valid_dates(self, first: date, last: date) -> set[date]:
         """The days from `first` to `last` (inclusive) that have a valid row."""
@@ -264,6 +356,17 @@ class PriceWriter:
             [exchange_price, difference, percent, day],
         )
         self.changed = True
+
+
+_writer_locks: dict[Path, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    """The lock that keeps this process's threads from writing the same store at once: DuckDB
+    lets them share the file's one database, whose snapshot each of them would publish."""
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(path.resolve(), threading.RLock())
 
 
 def _connect_for_write(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
@@ -299,16 +402,22 @@ def open_writer(
     exists yet.
     """
     path = path or store_path()
-    conn = _connect_for_write(path, lock_timeout)
+    lock = _writer_lock(path)
+    if not lock.acquire(timeout=lock_timeout):
+        raise StoreUnavailable(f"{path} stayed locked by another writer for {lock_timeout:g} s")
     try:
-        writer = PriceWriter(conn, apply_migrations(conn))
+        conn = _connect_for_write(path, lock_timeout)
         try:
-            yield writer
+            writer = PriceWriter(conn, apply_migrations(conn))
+            try:
+                yield writer
+            finally:
+                if writer.changed or _read_pointer(snapshot_dir(path)) is None:
+                    publish_snapshot(conn, path)
         finally:
-            if writer.changed or _read_pointer(snapshot_dir(path)) is None:
-                publish_snapshot(conn, path)
+            conn.close()
     finally:
-        conn.close()
+        lock.release()
 
 
 def migrate(path: Path | None = None) -> list[int]:
@@ -416,6 +525,12 @@ class SnapshotReader:
                 assert self._conn is not None
                 return self._conn.cursor()
         raise StoreUnavailable("the snapshot kept changing while it was being opened")
+
+
+def current_snapshot(path: Path | None = None) -> str | None:
+    """The name of the published snapshot (None before the first): it changes after every write,
+    so a watcher reads the store only when it did."""
+    return _read_pointer(snapshot_dir(path or store_path()))
 
 
 @functools.cache

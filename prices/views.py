@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from core.api import Params, api_view, legacy_store_unavailable
+from core.api import BadParameters, Params, api_view, legacy_store_unavailable, shown
 from prices import api, selectors
 from prices.store import StoreUnavailable
 
-View = Callable[[HttpRequest], HttpResponse]
+View = Callable[..., HttpResponse]
 
 
 def price_view(view: View) -> View:
@@ -20,13 +22,23 @@ def price_view(view: View) -> View:
 
     @api_view()
     @wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return view(request)
+            return view(request, *args, **kwargs)
         except StoreUnavailable as exc:
             return legacy_store_unavailable(str(exc))
 
     return wrapper
+
+
+def _date(value: str) -> dt.date:
+    """The `{date}` of a path (its shape is checked by the route): 400 when no such day exists."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameters(
+            {"date": f"must be a date as YYYY-MM-DD (got {shown(value)})"}
+        ) from None
 
 
 @price_view
@@ -57,3 +69,30 @@ def gaps(request: HttpRequest) -> HttpResponse:
     days = api.days_param(params)
     params.check()
     return api.gaps(days, *selectors.complete_days(days)).response()
+
+
+@price_view
+def day(request: HttpRequest, date: str) -> HttpResponse:
+    params = Params(request.GET)
+    output = params.choice("format", "json", api.FORMATS)
+    wanted = _date(date)
+    params.check()
+    return api.day(wanted, output).response()
+
+
+@price_view
+def cloud(request: HttpRequest, date: str) -> HttpResponse:
+    return api.cloud(_date(date)).response()
+
+
+@price_view
+def at(request: HttpRequest) -> HttpResponse:
+    params = Params(request.GET)
+    output = params.choice("format", "json", api.FORMATS)
+    timestamp = api.timestamp_param(params)
+    return api.at(timestamp, output).response()
+
+
+@price_view
+def today(request: HttpRequest) -> HttpResponse:
+    return api.today(selectors.utc_today()).response()

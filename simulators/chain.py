@@ -28,6 +28,11 @@ independent of one another (no proof of work is simulated).
 - With `rest=True`, Core's REST interface (`src/rest.rs`, `doc/REST-interface.md`), without
   authentication: `/rest/block/<hash>.bin`, `/rest/chaininfo.json`; without it those paths are 404.
 
+The tip is where the chain ends for its clients; it may move. `Miner` grows it while the server
+runs (`--mine-every`): from a few blocks before the end of the last day, one block every few seconds
+until the chain reaches the present, then one as each block's time comes, so that a day completes
+and the next one forms while a demo runs. Tests move `SimulatedChain.tip` themselves.
+
 `network` switches what the node says it is (`main`, `test`, `testnet4`, `signet`, `regtest`) for
 the tests of the network check. `Faults` injects failures for tests and demos. Run it with
 `python -m simulators.chain --help`.
@@ -234,6 +239,16 @@ class SimulatedChain:
             raise ValueError(f"{day} is not a day of this chain")
         return self._day_prices[index]
 
+    @property
+    def last_day_end(self) -> int:
+        """The height of the last block of the chain's last day."""
+        return self.params.base_height + LEAD_BLOCKS + self.params.days * BLOCKS_PER_DAY - 1
+
+    def height_due(self, now: float) -> int:
+        """The highest block whose nominal time (before its jitter) is at or before `now`."""
+        slot = math.floor((now - self.first_midnight - BLOCK_INTERVAL // 2) / BLOCK_INTERVAL)
+        return self.params.base_height + LEAD_BLOCKS + slot
+
     def price_at(self, height: int) -> float:
         """The planted price when a block was mined (linear drift through its day)."""
         slot = height - self.params.base_height - LEAD_BLOCKS
@@ -416,6 +431,39 @@ class _Filler:
         return serialize_tx(inputs, outputs, segwit=segwit, locktime=rng.randrange(2) * 800_000)
 
 
+class Miner:
+    """Grows a chain's tip in a background thread: one block every `seconds_per_block` of wall
+    time, never past the block whose time has come (`height_due`), so a chain that starts behind
+    the clock catches up quickly and then follows it at one block every ten minutes."""
+
+    def __init__(self, chain: SimulatedChain, seconds_per_block: float) -> None:
+        self.chain = chain
+        self.seconds_per_block = seconds_per_block
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="miner", daemon=True)
+
+    def start(self) -> Miner:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def mine_once(self, now: float) -> bool:
+        """Add one block when one is due at `now`; whether it did."""
+        if self.chain.tip >= self.chain.height_due(now):
+            return False
+        self.chain.tip += 1
+        self.chain.block_hash(self.chain.tip)  # generated now rather than on a client's request
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds_per_block):
+            self.mine_once(time_module.time())
+
+
 # --- loopback server ----------------------------------------------------------------------
 
 NETWORKS = tuple(NETWORK_NAMES)
@@ -461,8 +509,10 @@ class SimulatorServer:
         prune_height: int | None = None,
         rest: bool = False,
         rpc_whitelist: frozenset[str] | None = None,
+        mine_every: float | None = None,
     ) -> None:
         self.chain = chain
+        self.miner = None if mine_every is None else Miner(chain, mine_every)
         self.faults = faults or Faults()
         self.genesis = {chain: block for block, chain in GENESIS_HASHES.items()}[network]
         self.network = network
@@ -498,6 +548,8 @@ class SimulatorServer:
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._serving = True
+        if self.miner is not None:
+            self.miner.start()
         self._httpd.serve_forever(poll_interval)
 
     def stop(self) -> None:
@@ -506,6 +558,8 @@ class SimulatorServer:
         self._httpd.server_close()
         if self._thread:
             self._thread.join()
+        if self.miner is not None:
+            self.miner.stop()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -808,6 +862,20 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
     parser.add_argument("--prune-height", type=int, default=None, help="say the node is pruned")
     parser.add_argument("--cache-blocks", type=int, default=512)
     parser.add_argument("--warm", action="store_true", help="generate every block at start")
+    parser.add_argument(
+        "--mine-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="grow the tip: a block every SECONDS until it reaches the present, then in time",
+    )
+    parser.add_argument(
+        "--start-behind",
+        type=int,
+        default=12,
+        metavar="BLOCKS",
+        help="with --mine-every: start this many blocks before the end of the last day",
+    )
     args = parser.parse_args(argv)
     params = ChainParams(
         seed=args.seed,
@@ -822,6 +890,8 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
         time_overrides=dict(args.time_override),
     )
     chain = SimulatedChain(params, cache_blocks=args.cache_blocks)
+    if args.mine_every is not None:
+        chain.tip = chain.last_day_end - args.start_behind
     if args.warm:
         for height in range(params.base_height, chain.tip + 1):
             chain.block_hash(height)
@@ -836,6 +906,7 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
         initial_block_download=args.initial_block_download,
         prune_height=args.prune_height,
         rest=args.rest,
+        mine_every=args.mine_every,
     )
 
 

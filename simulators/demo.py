@@ -2,9 +2,14 @@
 
 It starts the chain simulator (Esplora REST + Core RPC) with the last 90 complete UTC days (the
 dashboard's span) and the mempool simulator (live traffic, an occasional whale, exchange prices
-near the chain's planted prices), migrates its own data directory, backfills the last `--days`
-(the older days are left for the admin's "Backfill missing days"), starts daphne and the worker
-pointed at the simulators, and prints the URLs, an admin login and a subscriber token.
+near the chain's planted prices), migrates its own data directory, backfills the `--days` before
+yesterday (the older days are left for the admin's "Backfill missing days"), starts daphne and the
+worker pointed at the simulators, and prints the URLs, an admin login and a subscriber token.
+
+The chain is live: its tip starts BEHIND_BLOCKS before the end of yesterday and a block is mined
+every MINE_EVERY_SECONDS until the chain reaches the present, then every ten minutes as the clock
+goes. So while the demo runs, yesterday completes (the worker computes and stores it) and today's
+provisional price moves with each block.
 
 Every child runs in its own process group. Ctrl-C, SIGTERM or SIGHUP stops them all (SIGTERM to
 each group, SIGKILL to what is left after a grace period), as does any child exiting on its own.
@@ -46,6 +51,8 @@ CHAIN_DAYS = 90
 EXCHANGE_SPREAD = 0.004  # relative standard deviation of the exchange price around the planted one
 STOP_GRACE_SECONDS = 10.0
 HEALTHY_WITHIN_SECONDS = 30.0
+MINE_EVERY_SECONDS = 1.0
+BEHIND_BLOCKS = 12  # yesterday's last blocks, mined while the demo starts
 WILDCARD_HOSTS = ("0.0.0.0", "::")
 POLL_SECONDS = 0.1
 # Variables of the user's environment that would point the demo at other stores.
@@ -92,9 +99,9 @@ class Options:
 
     @property
     def chain(self) -> ChainParams:
-        """The simulated chain: the last CHAIN_DAYS (or `days`) complete UTC days, then a few
-        blocks of today."""
-        chain_days = max(CHAIN_DAYS, self.days)
+        """The simulated chain: the last CHAIN_DAYS (or `days` + 1) complete UTC days; the
+        chain simulator mines the end of yesterday and today's blocks while the demo runs."""
+        chain_days = max(CHAIN_DAYS, self.days + 1)
         return ChainParams(
             seed=self.seed,
             start_date=self.today - timedelta(days=chain_days),
@@ -173,6 +180,8 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
         PRICE_SOURCE="auto",
         MEMPOOL_URL=f"http://{mempool}",
         MEMPOOL_WS_URL=f"ws://{mempool}/api/v1/ws",
+        PRICE_UPDATE_SECONDS="10",  # yesterday is stored soon after its last block
+        PRICE_TODAY_POLL_SECONDS="2",  # today's price follows each block of the live chain
         HEALTH_SAMPLE_SECONDS="10",
         HEALTH_CACHE_SECONDS="1",
         LOG_FORMAT="json",
@@ -295,6 +304,8 @@ def chain_args(options: Options) -> list[str]:
         "--txs-per-block", str(params.txs_per_block),
         "--cookie-file", str(options.data_dir / "bitcoind.cookie"),
         "--rest",
+        "--mine-every", str(MINE_EVERY_SECONDS),
+        "--start-behind", str(BEHIND_BLOCKS),
     ]  # fmt: skip
 
 
@@ -333,7 +344,9 @@ def wait_until_healthy(base_url: str, timeout: float = HEALTHY_WITHIN_SECONDS) -
         time.sleep(POLL_SECONDS * 5)
 
 
-def summary(options: Options, password: str, token: str, health: str, elapsed: float) -> str:
+def summary(
+    options: Options, password: str, token: str, health: str, elapsed: float, cloud_day: date
+) -> str:
     """What the operator needs once everything runs."""
     base = options.base_url
     ws = base.replace("http://", "ws://", 1)
@@ -341,9 +354,11 @@ def summary(options: Options, password: str, token: str, health: str, elapsed: f
         ("dashboard", f"{base}/admin/dashboard/"),
         ("admin", f"{base}/admin/  (user {ADMIN_USER}, password {password})"),
         ("price series", f"{base}/admin/prices/priceseries/"),
+        ("price cloud", f"{base}/admin/prices/priceseries/{cloud_day}/"),
         ("service history", f"{base}/admin/health/checksample/service-history/"),
         ("live alerts", f"{base}/alerts/live"),
         ("price API", f"{base}/api/prices/latest  (docs: {base}/api/docs)"),
+        ("today so far", f"{base}/api/prices/today"),
         ("health", f"{base}/health  ({health})"),
         ("alert socket", f"{ws}/ws/alerts/?token={token}"),
         ("simulated node", f"Esplora + Core RPC http://127.0.0.1:{options.chain_port}"),
@@ -373,10 +388,11 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     reused = prepare_data_dir(options.data_dir, fingerprint)
     prices_file = options.data_dir / "exchange-prices.json"
     prices_file.write_text(json.dumps(exchange_prices(chain, options.seed)))
-    first, last = chain.days[-options.days], chain.days[-1]
+    first, last = chain.days[-options.days - 1], chain.days[-2]
     say(
-        f"Simulated node: {len(chain.days)} days ({chain.days[0]}..{last}) on ports {options.chain_port}"
-        f" and {options.mempool_port}; data in {options.data_dir}" + (" (reused)" if reused else "")
+        f"Simulated node: {len(chain.days)} days ({chain.days[0]}..{chain.days[-1]}, mining the end"
+        f" of {chain.days[-1]} and today) on ports {options.chain_port} and {options.mempool_port};"
+        f" data in {options.data_dir}" + (" (reused)" if reused else "")
     )
     chain_sim = children.start("chain-simulator", chain_args(options))
     mempool_sim = children.start("mempool-simulator", mempool_args(options, chain, prices_file))
@@ -410,7 +426,7 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     wait_for_port(options.port, web, children, host=options.local_host)
     health = wait_until_healthy(options.base_url)
     token = token.strip().splitlines()[-1]
-    return summary(options, password, token, health, time.monotonic() - started)
+    return summary(options, password, token, health, time.monotonic() - started, last)
 
 
 def run(options: Options, out: TextIO = sys.stdout) -> int:

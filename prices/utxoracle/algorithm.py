@@ -11,7 +11,7 @@ values are built by the same repeated float additions; bins are found by the ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -375,7 +375,9 @@ class PriceEstimate:
     """The algorithm's output for one window of outputs.
 
     `block_medians[i]` / `block_points[i]` describe the price points of the window's i-th block
-    that fall inside the final window (rough ± 5 %).
+    that fall inside the final window (rough ± 5 %). `points` are every §7 price point, in
+    output order, and `point_blocks` the window position of each one's block: what the price cloud
+    is drawn from.
     """
 
     price: float
@@ -385,6 +387,8 @@ class PriceEstimate:
     deviation: float
     block_medians: list[float | None]
     block_points: list[int]
+    points: np.ndarray = field(repr=False, compare=False)
+    point_blocks: np.ndarray = field(repr=False, compare=False)
 
 
 def estimate_price(values: np.ndarray, block_index: np.ndarray, block_count: int) -> PriceEstimate:
@@ -400,7 +404,18 @@ def estimate_price(values: np.ndarray, block_index: np.ndarray, block_count: int
     _, mad, _ = central_output(points, spread_low, spread_high)
     deviation = mad / (spread_high - spread_low)
     medians, per_block = _block_detail(points, owners, low, high, block_index, block_count)
-    return PriceEstimate(price, rough, len(values), count, deviation, medians, per_block)
+    in_output_order = np.argsort(owners, kind="stable")
+    return PriceEstimate(
+        price,
+        rough,
+        len(values),
+        count,
+        deviation,
+        medians,
+        per_block,
+        points[in_output_order],
+        block_index[owners[in_output_order]],
+    )
 
 
 def _block_detail(

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import numpy as np
 import structlog
 
 from core.logging import current_correlation_id
@@ -34,6 +35,13 @@ from prices.utxoracle.algorithm import (
     OutputWindow,
     confidence,
     estimate_price,
+)
+from prices.utxoracle.cloud import (
+    FIRST_BLOCK_SECONDS,
+    TIME_BINS,
+    PriceCloud,
+    price_cloud,
+    seconds_per_bin,
 )
 from prices.utxoracle.parser import (
     DEFAULT_FILTER,
@@ -121,6 +129,7 @@ class OracleResult:
     source: str
     elapsed_s: float
     blocks: list[BlockPrice] = field(default_factory=list, repr=False)
+    cloud: PriceCloud | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = {key: getattr(self, key) for key in RESULT_KEYS}
@@ -263,6 +272,21 @@ def _result(
             refs, estimate.block_medians, estimate.block_points, strict=True
         )
     ]
+    times = np.array([ref.time for ref in refs], dtype=np.int64)
+    if day is not None:
+        start, width = _midnight(day), SECONDS_PER_DAY // TIME_BINS
+    else:
+        start = int(times.min()) - FIRST_BLOCK_SECONDS
+        width = seconds_per_bin(start, int(times.max()))
+    cloud = price_cloud(
+        estimate.points,
+        estimate.point_blocks,
+        times,
+        estimate.price,
+        estimate.deviation,
+        start,
+        width,
+    )
     result = OracleResult(
         date=day,
         price=estimate.price,
@@ -279,6 +303,7 @@ def _result(
         source=source,
         elapsed_s=round(time.perf_counter() - started, 3),
         blocks=blocks,
+        cloud=cloud,
     )
     log.info("oracle_price_computed", **result.to_dict())
     return result
@@ -315,6 +340,53 @@ def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _midnight(day: date) -> int:
+    """The unix time at which a UTC day starts."""
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+
+
+def _jump(block_time: int, midnight: int) -> int:
+    """How many blocks a block stamped `block_time` lies after `midnight`, at 144 a day."""
+    return round(BLOCKS_PER_DAY * float(block_time - midnight) / float(SECONDS_PER_DAY))
+
+
+def _first_block_at(headers: _Headers, midnight: int, estimate: int) -> int:
+    """The height of the first block stamped at or after `midnight`, as the reference finds it
+    from a first estimate: jump by the time difference until the jumps oscillate, then step."""
+    block_time = headers.time(estimate)
+    jump = _jump(block_time, midnight)
+    last = last_last = 0
+    while jump > CONFIRMATIONS and jump != last_last:
+        last_last, last = last, jump
+        estimate -= jump
+        block_time = headers.time(estimate)
+        jump = _jump(block_time, midnight)
+    if block_time > midnight:
+        while block_time > midnight:
+            estimate -= 1
+            block_time = headers.time(estimate, -STEP_CHUNK)
+        estimate += 1
+    elif block_time < midnight:
+        while block_time < midnight:
+            estimate += 1
+            block_time = headers.time(estimate, STEP_CHUNK)
+    return estimate
+
+
+def _same_day_run(headers: _Headers, first: int) -> list[BlockRef]:
+    """The blocks from `first` on (up to the tip) whose UTC day of the month is the first's."""
+    day_of_month = _utc(headers.ref(first, LOOKUP_CHUNK).time).day
+    refs = []
+    height = first
+    while height <= headers.tip:
+        ref = headers.ref(height, LOOKUP_CHUNK)
+        if _utc(ref.time).day != day_of_month:
+            break
+        refs.append(ref)
+        height += 1
+    return refs
+
+
 def select_day_blocks(day: date, source: BlockSource, today: date | None = None) -> list[BlockRef]:
     """The blocks of a UTC day, chosen exactly as the reference chooses them (spec §1)."""
     if day < EARLIEST_DATE:
@@ -329,49 +401,40 @@ def select_day_blocks(day: date, source: BlockSource, today: date | None = None)
     consensus = tip - CONFIRMATIONS
     latest_time = headers.time(consensus)
     latest_midnight = datetime.combine(_utc(latest_time).date(), datetime.min.time(), UTC)
-    midnight = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+    midnight = _midnight(day)
     if midnight >= latest_midnight.timestamp():
         last_day = latest_midnight.date() - timedelta(days=1)
         raise DateNotServable(
             f"{day} is not complete on this node: the price needs {CONFIRMATIONS} blocks after the"
             f" day's end (the latest servable day is {last_day})"
         )
-
-    def jump_from(block_time: int) -> int:
-        return round(BLOCKS_PER_DAY * float(block_time - midnight) / float(SECONDS_PER_DAY))
-
-    estimate = consensus - jump_from(latest_time)
-    block_time = headers.time(estimate)
-    jump = jump_from(block_time)
-    last = last_last = 0
-    while jump > CONFIRMATIONS and jump != last_last:
-        last_last, last = last, jump
-        estimate -= jump
-        block_time = headers.time(estimate)
-        jump = jump_from(block_time)
-    if block_time > midnight:
-        while block_time > midnight:
-            estimate -= 1
-            block_time = headers.time(estimate, -STEP_CHUNK)
-        estimate += 1
-    elif block_time < midnight:
-        while block_time < midnight:
-            estimate += 1
-            block_time = headers.time(estimate, STEP_CHUNK)
-    first = headers.ref(estimate, LOOKUP_CHUNK)
-    day_of_month = _utc(first.time).day
-    refs = []
-    height = first.height
-    while True:
-        ref = headers.ref(height, LOOKUP_CHUNK)
-        if _utc(ref.time).day != day_of_month:
-            break
-        refs.append(ref)
-        height += 1
+    first = _first_block_at(headers, midnight, consensus - _jump(latest_time, midnight))
+    refs = _same_day_run(headers, first)
     log.debug(
         "oracle_blocks_selected", date=day.isoformat(), first=refs[0].height, last=refs[-1].height
     )
     return refs
+
+
+def select_blocks_so_far(day: date, source: BlockSource) -> list[BlockRef]:
+    """The blocks of a UTC day still in progress, up to the tip: the first block stamped at or
+    after its midnight is found as for a complete day, from the tip instead of 6 blocks below it;
+    empty while the tip is stamped before that midnight."""
+    if day < EARLIEST_DATE:
+        raise DateNotServable(
+            f"{day} is before {EARLIEST_DATE}, the earliest date UTXOracle v9.1 serves"
+        )
+    tip = source.tip_height()
+    headers = _Headers(source, tip)
+    midnight = _midnight(day)
+    tip_time = headers.time(tip, -LOOKUP_CHUNK)
+    if tip_time < midnight:
+        return []
+    first = _first_block_at(headers, midnight, tip - max(0, _jump(tip_time, midnight)))
+    if _utc(headers.time(first)).date() != day:
+        return []  # no block is stamped on that day
+
+    return _same_day_run(headers, first)
 
 
 def select_recent_blocks(blocks: int, source: BlockSource) -> list[BlockRef]:
@@ -551,3 +614,89 @@ def _pipeline(
         while pending:
             take_next()
             yield from finished()
+
+
+# --- the day in progress ------------------------------------------------------------------
+
+
+class DayInProgress:
+    """The blocks of a UTC day still in progress and their outputs, kept between updates so that
+    each update fetches and parses only the blocks that are new (all of them again only after a
+    reorganisation of the blocks already taken)."""
+
+    def __init__(self, day: date, tx_filter: TxFilter = DEFAULT_FILTER) -> None:
+        self.day = day
+        self.tx_filter = tx_filter
+        self.refs: list[BlockRef] = []
+        self.outputs = OutputWindow(tx_filter)
+
+    def update(self, source: BlockSource) -> bool:
+        """Take the day's blocks up to the tip; True when the blocks changed. A FallbackSource is
+        tried source by source; raises DateNotServable or BlockSourceError."""
+        if not isinstance(source, FallbackSource):
+            return self._update(source)
+        failures: list[BlockSourceError] = []
+        for candidate in source.sources:
+            try:
+                return self._update(candidate)
+            except BlockSourceError as exc:
+                log.warning("oracle_source_failed", source=candidate.name, error=str(exc))
+                failures.append(exc)
+        raise combined_error(source.name, failures, None)
+
+    def result(self, source: str) -> OracleResult:
+        """The price of the blocks taken so far (raises InsufficientData)."""
+        if not self.refs:
+            raise InsufficientData(f"no block of {self.day} yet")
+        return _result(self.day, self.refs, self.outputs, source, time.perf_counter())
+
+    def _update(self, source: BlockSource) -> bool:
+        source.check_ready()
+        tip = source.tip_height()
+        reorganised = bool(self.refs) and not self._still_on(source, tip)
+        if reorganised:
+            log.info(
+                "oracle_day_reorganised", date=self.day.isoformat(), height=self.refs[-1].height
+            )
+            self.refs, self.outputs = [], OutputWindow(self.tx_filter)
+        if not self.refs:
+            new = select_blocks_so_far(self.day, source)
+            if new:
+                source.check_keeps(new[0].height)
+        else:
+            new = self._following(source, tip)
+        self._take(source, new)
+        return reorganised or bool(new)
+
+    def _still_on(self, source: BlockSource, tip: int) -> bool:
+        """Whether the last block taken is still on the chain whose tip is `tip`."""
+        last = self.refs[-1]
+        return last.height <= tip and source.block_ref(last.height).hash == last.hash
+
+    def _following(self, source: BlockSource, tip: int) -> list[BlockRef]:
+        """The blocks after the last one taken, up to the tip, while they are of the same day."""
+        day_of_month = _utc(self.refs[0].time).day
+        new: list[BlockRef] = []
+        for start in range(self.refs[-1].height + 1, tip + 1, LOOKUP_CHUNK):
+            for ref in source.block_refs(range(start, min(start + LOOKUP_CHUNK, tip + 1))):
+                if _utc(ref.time).day != day_of_month:
+                    return new
+                new.append(ref)
+        return new
+
+    def _take(self, source: BlockSource, refs: list[BlockRef]) -> None:
+        """Fetch and add blocks in order; a failure keeps those added before it."""
+        if not refs:
+            return
+        with _block_pool(source, self.tx_filter, workers=1) as (submit, ahead):
+            pending: deque[tuple[BlockRef, Future[ParsedBlock]]] = deque()
+            for ref in refs:
+                pending.append((ref, submit(ref)))
+                if len(pending) >= ahead:
+                    self._add(*pending.popleft())
+            while pending:
+                self._add(*pending.popleft())
+
+    def _add(self, ref: BlockRef, future: Future[ParsedBlock]) -> None:
+        self.outputs.add(future.result())
+        self.refs.append(ref)

@@ -161,6 +161,7 @@ async def test_subscribe_reports_effective_filters_and_streams_alerts(token):
         "type": "subscribed",
         "filters": {"min_btc": 200.0, "min_usd": None, "rbf_only": False},
         "since_id": None,
+        "prices": False,
     }
     await inject(btc=150)
     big = await inject(btc=250)

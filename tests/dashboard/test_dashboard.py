@@ -4,7 +4,7 @@ gaps, the health summary with 24 h uptime, the whale panel, and the link from th
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from django.utils import timezone
 from alerts.models import WhaleAlert
 from dashboard.selectors import dashboard
 from health.models import CheckSample
-from prices.store import open_writer
+from prices.store import ProvisionalRecord, open_writer
 from tests.health.price_store import publish_garbage
 from tests.prices.builders import day_record, invalid
 
@@ -169,3 +169,69 @@ def test_an_unreadable_store_leaves_the_rest_of_the_page(admin_client, store) ->
 def test_an_exchange_price_may_be_unknown(admin_client, store) -> None:
     write_days(store, [day_record(days_ago(1), exchange_price=None), day_record(days_ago(2))])
     assert "exchange unknown" in " ".join(admin_client.get(URL).content.decode().split())
+
+
+def provisional(blocks: int, price: float | None, **fields) -> ProvisionalRecord:
+    today = datetime.now(UTC).date()
+    values = {
+        "date": today,
+        "block_count": blocks,
+        "block_first": 900_000,
+        "block_last": 900_000 + blocks - 1,
+        "last_block_time": datetime.combine(today, time(5, 42)),
+        "price": price,
+        "output_count": 5_000,
+        "price_point_count": 1_200,
+        "deviation": 0.08,
+        "confidence": 0.7,
+        "is_valid": price is not None,
+        "invalid_reason": None,
+        "algorithm": "utxoracle-9.1",
+        "source": "bitcoind",
+        "computed_at": datetime.combine(today, time(5, 43)),
+        **fields,
+    }
+    return ProvisionalRecord(**values)
+
+
+def today_card(admin_client) -> str:
+    html = admin_client.get(URL).content.decode()
+    card = re.search(r'<div class="card card-today".*?</p>\s*</div>', html, re.S).group(0)
+    return " ".join(card.split())
+
+
+def test_the_today_card_shows_the_provisional_price_so_far(admin_client, store) -> None:
+    write_days(store, [day_record(days_ago(1), 90_000.0), day_record(days_ago(2))])
+    assert "forming" in today_card(admin_client)
+    assert "no block of today seen yet; a provisional price is shown from 12 blocks" in (
+        today_card(admin_client)
+    )
+    with open_writer(store) as writer:
+        writer.save_provisional(provisional(7, None))
+    assert "7 blocks so far; a provisional price is shown from 12 blocks." in today_card(
+        admin_client
+    )
+
+    with open_writer(store) as writer:
+        writer.save_provisional(provisional(35, 90_912.3))
+    card = today_card(admin_client)
+    assert f'data-date="{days_ago(0)}"' in card
+    assert '<span class="today-price">90,912</span> <small>USD</small>' in card
+    assert '<span class="today-blocks">35 blocks to 05:42 UTC</span>' in card
+    assert '<span class="today-change">+1.01 %</span> on yesterday' in card
+    assert 'data-yesterday="90000.0"' in card
+    assert "valid so far" in card
+
+    with open_writer(store) as writer:
+        writer.save_provisional(
+            provisional(40, 9_000.0, is_valid=False, invalid_reason="price 9,000.00 outside")
+        )
+    card = today_card(admin_client)
+    assert "invalid so far" in card and 'title="price 9,000.00 outside"' in card
+    assert "on yesterday" not in card
+
+
+def test_a_provisional_row_of_another_day_is_not_today(admin_client, store) -> None:
+    with open_writer(store) as writer:
+        writer.save_provisional(provisional(140, 91_000.0)._replace(date=days_ago(1)))
+    assert "no block of today seen yet" in today_card(admin_client)

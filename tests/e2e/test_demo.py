@@ -1,6 +1,8 @@
 """`python -m simulators.demo` as a program: it comes up with a backfilled series, live whales and a
-login; the dashboard shows a price and the alerts page a whale in headless Chromium (the pages are
-saved for the README's docs/screenshots/ with UPDATE_SCREENSHOTS=1); Ctrl-C, SIGTERM or a dying child stop every process.
+login; its chain completes yesterday (stored by the worker) and today's provisional price follows
+the new blocks; the dashboard shows a price and today's card, the day page its price cloud and the
+alerts page a whale in headless Chromium (the pages are saved for the README's docs/screenshots/
+with UPDATE_SCREENSHOTS=1); Ctrl-C, SIGTERM or a dying child stop every process.
 
 The tests share one data directory: the first start backfills, the others reuse it.
 """
@@ -157,6 +159,23 @@ def demo(data_dir: Path):
     running.kill()
 
 
+def get_json(demo: Demo, path: str) -> tuple[int, dict]:
+    answer = requests.get(f"{demo.url}{path}", timeout=10)
+    return answer.status_code, answer.json()
+
+
+def wait_for_yesterday(demo: Demo, timeout: float = 180) -> dict:
+    """The latest day once it is yesterday: the live chain completes it after the demo starts."""
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    deadline = time.monotonic() + timeout
+    while True:
+        status, latest = get_json(demo, "/api/prices/latest")
+        if status == 200 and latest["timestamp"] == yesterday:
+            return latest
+        assert time.monotonic() < deadline, f"yesterday not stored within {timeout} s: {latest}"
+        time.sleep(1)
+
+
 def log_in(session: requests.Session, demo: Demo) -> None:
     login = f"{demo.url}/admin/login/"
     session.get(login, timeout=10)
@@ -175,16 +194,21 @@ def log_in(session: requests.Session, demo: Demo) -> None:
 
 def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
     demo.wait_ready(timeout=600)
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    assert re.search(rf"backfill_prices \S+\.\.{yesterday}: 30 days", demo.output)
+    before_yesterday = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    assert re.search(rf"backfill_prices \S+\.\.{before_yesterday}: 30 days", demo.output)
     assert "0 failed" in demo.output
 
-    latest = requests.get(f"{demo.url}/api/prices/latest", timeout=10).json()
-    assert latest["timestamp"] == yesterday and latest["is_valid"]
-    assert abs(latest["diff_percent"]) < 3
+    latest = wait_for_yesterday(demo)
+    assert latest["is_valid"] and abs(latest["diff_percent"]) < 3
     gaps = requests.get(f"{demo.url}/api/prices/gaps?days=30", timeout=10).json()
     assert gaps["gaps_detected"] == 0
-    health = requests.get(f"{demo.url}/health", timeout=10).json()
+    status, cloud = get_json(demo, f"/api/prices/{latest['timestamp']}/cloud")
+    assert status == 200 and cloud["point_count"] > 1000
+    assert_today_follows_the_chain(demo, latest)
+    deadline = time.monotonic() + 60
+    while (health := get_json(demo, "/health")[1])["status"] != "healthy":
+        assert time.monotonic() < deadline, health
+        time.sleep(1)
     statuses = {name: check["status"] for name, check in health["checks"].items()}
     assert set(statuses) >= {
         "database",
@@ -215,6 +239,25 @@ def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
     assert_all_gone(children)
 
 
+def assert_today_follows_the_chain(demo: Demo, yesterday: dict) -> None:
+    """Today's provisional price starts after yesterday's last block and, while the chain is
+    still catching up with the clock (a block a second), moves with it."""
+    now = datetime.now(UTC)
+    status, today = get_json(demo, "/api/prices/today")
+    if status == 404:  # before about 02:00 UTC today has fewer blocks than it is shown from
+        assert "block(s) of" in today["detail"] or "no block of" in today["detail"]
+        return
+    assert today["date"] == now.date().isoformat() and today["provisional"] is True
+    assert today["block_first"] == yesterday["block_last"] + 1
+    assert abs(today["price"] / yesterday["utxoracle_price"] - 1) < 0.1
+    last = datetime.fromisoformat(today["last_block_time"])
+    if now - last > timedelta(minutes=30):  # catching up: new blocks every second
+        deadline = time.monotonic() + 60
+        while get_json(demo, "/api/prices/today")[1]["block_count"] <= today["block_count"]:
+            assert time.monotonic() < deadline, "today's price did not move"
+            time.sleep(1)
+
+
 def test_a_child_that_dies_stops_the_demo(demo: Demo) -> None:
     demo.wait_ready(timeout=360)
     children = demo.children()
@@ -234,15 +277,38 @@ def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, bro
     from selenium.webdriver.common.by import By
 
     demo.wait_ready(timeout=360)
-    latest = requests.get(f"{demo.url}/api/prices/latest", timeout=10).json()
+    latest = wait_for_yesterday(demo)
     children = demo.children()
+    if datetime.now(UTC).hour >= 3:  # today has had the time for the blocks it is shown from
+        deadline = time.monotonic() + 240  # the chain catches up at a block a second
+        while get_json(demo, "/api/prices/today")[0] != 200:
+            assert time.monotonic() < deadline, "today's price was not shown"
+            time.sleep(1)
 
+    shown = get_json(demo, "/api/prices/today")[0] == 200  # once shown, it stays shown today
     browser.get(f"{demo.url}/admin/login/?next=/admin/dashboard/")
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys(demo.password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    deadline = time.monotonic() + 60  # the health history has its first samples
+    while "no sample" in browser.page_source:
+        assert time.monotonic() < deadline, "no health sample within 60 s"
+        time.sleep(2)
+        browser.refresh()
     card = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card .card-price"))[0]
     assert card.text == f"{round(latest['utxoracle_price']):,} USD"
+    today = browser.find_element(By.ID, "today-card").text.upper()
+    assert "PROVISIONAL" in today if shown else ("PROVISIONAL" in today or "FORMING" in today)
+    status, provisional = get_json(demo, "/api/prices/today")
+    last = datetime.fromisoformat(provisional["last_block_time"]) if status == 200 else None
+    if shown and last is not None and datetime.now(UTC) - last > timedelta(minutes=30):
+        # the chain is catching up: the card follows its blocks live (price_today messages)
+        blocks = browser.find_element(By.CSS_SELECTOR, "#today-card .today-blocks").text
+        wait_for(
+            browser,
+            lambda d: d.find_element(By.CSS_SELECTOR, "#today-card .today-blocks").text != blocks,
+            60,
+        )
     summary = browser.find_element(By.ID, "whales-24h")
     after, before = (
         int(summary.get_attribute("data-after")),
@@ -258,6 +324,7 @@ def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, bro
     assert int(summary.find_element(By.CLASS_NAME, "count").text) >= before + 3
     screenshot(browser, "dashboard", 1280)
     screenshot(browser, "dashboard-phone", 390)
+    screenshot(browser, "dashboard-today", 1280, element="today-card")
 
     browser.get(f"{demo.url}/alerts/live")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr"))
@@ -274,6 +341,12 @@ def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, bro
     browser.get(f"{demo.url}/admin/prices/priceseries/")
     assert browser.find_elements(By.CSS_SELECTOR, "svg.price-chart polyline.onchain")
     screenshot(browser, "price-series", 1280, height=1100)
+    browser.get(f"{demo.url}/admin/prices/priceseries/{latest['timestamp']}/")
+    canvas = wait_for(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#price-cloud[data-drawn]")
+    )
+    assert int(canvas[0].get_attribute("data-drawn")) > 1000
+    screenshot(browser, "price-cloud", 1280, height=1400, element="price-cloud")
     browser.get(f"{demo.url}/admin/health/checksample/service-history/")
     assert "Service history" in browser.title
     screenshot(browser, "service-history", 1280, height=1100)
@@ -288,8 +361,13 @@ def whale_rows(driver) -> list:
     return driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
 
 
-def screenshot(driver, name: str, width: int, height: int | None = None) -> None:
-    """Save the page at `width` CSS pixels (a phone below 600), whole or `height` tall."""
+def screenshot(
+    driver, name: str, width: int, height: int | None = None, element: str | None = None
+) -> None:
+    """Save the page at `width` CSS pixels (a phone below 600), whole or `height` tall, or only
+    the element of that id."""
+    from selenium.webdriver.common.by import By
+
     metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     if height is None:
@@ -297,4 +375,8 @@ def screenshot(driver, name: str, width: int, height: int | None = None) -> None
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
     time.sleep(0.3)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    path = str(SCREENSHOTS / f"{name}.png")
+    if element is None:
+        assert driver.save_screenshot(path)
+    else:
+        assert driver.find_element(By.ID, element).screenshot(path)

@@ -28,7 +28,7 @@ def run(*args: str) -> tuple[str, str]:
 
 def test_migrate_prices_applies_the_schema_once(store_file: Path) -> None:
     out, _ = run("migrate_prices")
-    assert out.strip() == f"{store_file}: applied schema version(s) 1."
+    assert out.strip() == f"{store_file}: applied schema version(s) 1, 2."
     out, _ = run("migrate_prices")
     assert out.strip() == f"{store_file}: schema up to date (version {SCHEMA_VERSION})."
     selectors.ping_price_store()

@@ -6,6 +6,10 @@ file sha256 9b6d33f9…6a02c5), unmodified, run with `-p DIR -d 2025/01/01` (dat
 pointing `rpcconnect/rpcport/rpccookiefile` at the simulator. Its internal variables were read after
 the run (`block_nums_needed`, `len(raw_outputs)`, `rough_price_estimate`, `central_price`, `dev_pct`,
 and the count of `output_prices` strictly inside rough ± 5 %). Simulator arguments per vector below.
+
+The price cloud holds exactly the points the reference's chart draws: its HTML page lists them
+(`const prices = [...]`), and their number is the cloud's total (CLOUD_POINTS); per block they were
+found equal too.
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ GOLDEN_MIDNIGHT = {
     ),
 }
 
+# The length of `prices` in the page the reference wrote for GOLDEN_DAY, GOLDEN_RECENT, GOLDEN_DECOY.
+CLOUD_POINTS = {"day": 6194, "recent": 6166, "decoy": 5048}
+
 
 def numbers(result: OracleResult) -> dict[str, float]:
     data = result.to_dict()
@@ -79,17 +86,20 @@ def numbers(result: OracleResult) -> dict[str, float]:
 def test_day_equals_the_reference(golden_server: SimulatorServer) -> None:
     result = compute_day_price(date(2025, 1, 1), rpc_source(golden_server), workers=1)
     assert numbers(result) == GOLDEN_DAY
+    assert result.cloud is not None and result.cloud.point_count == CLOUD_POINTS["day"]
 
 
 def test_recent_blocks_equal_the_reference(golden_server: SimulatorServer) -> None:
     result = compute_recent_price(144, rpc_source(golden_server), workers=1)
     assert numbers(result) == GOLDEN_RECENT
+    assert result.cloud is not None and result.cloud.point_count == CLOUD_POINTS["recent"]
 
 
 def test_decoy_day_equals_the_reference(serve: Callable[..., SimulatorServer]) -> None:
     chain = SimulatedChain(ChainParams(txs_per_block=80, seed=7, price=41_000, decoy_price=42_500))
     result = compute_day_price(date(2025, 1, 1), rpc_source(serve(chain)), workers=1)
     assert numbers(result) == GOLDEN_DECOY
+    assert result.cloud is not None and result.cloud.point_count == CLOUD_POINTS["decoy"]
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ async def test_the_loop_updates_then_runs_queued_backfills(
     yesterday = selectors.utc_today() - timedelta(days=1)
     assert selectors.day_record(yesterday).is_valid
     [started] = json_logs.events("price_scheduler_started")
-    assert started["schema_applied"] == [1] and started["backfills_requeued"] == 1
+    assert started["schema_applied"] == [1, 2] and started["backfills_requeued"] == 1
     assert json_logs.events("prices_updated")
     assert json_logs.events("backfill_finished")[0]["task"] == "backfill"
 

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import date
 
@@ -20,6 +21,7 @@ from simulators.chain import (
     BLOCKS_PER_DAY,
     ROUND_USD,
     ChainParams,
+    Miner,
     SimulatedChain,
     SimulatorServer,
     server_from_args,
@@ -295,3 +297,36 @@ def test_a_method_outside_the_whitelist_is_403_with_an_empty_body(tmp_path) -> N
     assert fine.status_code == 200
     assert (denied.status_code, denied.content) == (403, b"")
     assert (batch.status_code, batch.content) == (403, b"")
+
+
+def test_the_miner_catches_up_with_the_clock_then_follows_it() -> None:
+    chain = SimulatedChain(SMALL)
+    end = chain.last_day_end
+    now = chain.block_time(end) + 700  # the last day's last block and one more are due
+    chain.tip = end - 3
+    miner = Miner(chain, seconds_per_block=1.0)
+    due = chain.height_due(now)
+    assert due == end + 1
+    mined = [miner.mine_once(now) for _ in range(6)]
+    assert mined == [True, True, True, True, False, False]
+    assert chain.tip == due
+    later = now + 600
+    assert miner.mine_once(later) and chain.tip == due + 1
+    assert chain.block_time(chain.tip) <= later + 300  # at most its jitter ahead of the clock
+
+
+def test_a_mining_server_grows_its_tip() -> None:
+    server = server_from_args(
+        ["--port", "0", "--days", "2", "--txs-per-block", "20", "--mine-every", "0.05",
+         "--start-behind", "5", "--start-date", "2025-01-01"]
+    )  # fmt: skip
+    start = server.chain.tip
+    assert start == server.chain.last_day_end - 5
+    with server:
+        tips = set()
+        for _ in range(200):
+            tips.add(int(requests.get(f"{server.url}/blocks/tip/height", timeout=5).text))
+            if len(tips) >= 3:
+                break
+            time.sleep(0.05)
+    assert min(tips) >= start and len(tips) >= 3

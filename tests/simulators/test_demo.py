@@ -99,7 +99,7 @@ def test_a_directory_that_is_not_a_demo_is_never_touched(tmp_path: Path) -> None
 def test_the_chain_ends_yesterday_and_covers_the_dashboard() -> None:
     chain = SimulatedChain(Options(today=TODAY).chain)
     assert chain.days[-1] == date(2026, 2, 28) and len(chain.days) == demo.CHAIN_DAYS
-    assert len(SimulatedChain(Options(today=TODAY, days=120).chain).days) == 120
+    assert len(SimulatedChain(Options(today=TODAY, days=120).chain).days) == 121  # and yesterday
 
 
 def test_exchange_prices_stay_near_the_planted_ones() -> None:
@@ -136,6 +136,8 @@ def test_the_simulators_command_lines_match_the_chain(tmp_path: Path) -> None:
     assert args[args.index("--start-date") + 1] == chain.days[0].isoformat()
     assert args[args.index("--days") + 1] == str(demo.CHAIN_DAYS)
     assert args[args.index("--port") + 1] == "1111"
+    assert args[args.index("--mine-every") + 1] == str(demo.MINE_EVERY_SECONDS)
+    assert args[args.index("--start-behind") + 1] == str(demo.BEHIND_BLOCKS)
     mempool = demo.mempool_args(options, chain, tmp_path / "prices.json")
     assert mempool[mempool.index("--whale-every") + 1] == "7"
     assert float(mempool[mempool.index("--price") + 1]) == pytest.approx(
@@ -153,7 +155,9 @@ def test_command_line(tmp_path: Path) -> None:
 
 
 def test_the_summary_lists_every_page_and_the_login() -> None:
-    text = demo.summary(Options(port=8123), "pass-word", "wat_token", "healthy", 41.6)
+    text = demo.summary(
+        Options(port=8123), "pass-word", "wat_token", "healthy", 41.6, date(2026, 2, 27)
+    )
     assert text.startswith("oracle demo ready in 42 s:")
     for expected in (
         "http://127.0.0.1:8123/admin/dashboard/",
@@ -161,6 +165,8 @@ def test_the_summary_lists_every_page_and_the_login() -> None:
         "/admin/health/checksample/service-history/",
         "http://127.0.0.1:8123/health  (healthy)",
         "ws://127.0.0.1:8123/ws/alerts/?token=wat_token",
+        "price cloud     http://127.0.0.1:8123/admin/prices/priceseries/2026-02-27/",
+        "today so far    http://127.0.0.1:8123/api/prices/today",
     ):
         assert expected in text
     assert Options(host="0.0.0.0", port=8123).base_url == "http://127.0.0.1:8123"

@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // A USD value at our own on-chain price (the backend had no exchange price) is marked "≈".
+  const approx = (data) => (data.usd_source === "onchain" ? "≈" : "");
+
   // The text of each column a page may show, from an alert's id and data.
   const COLUMNS = {
     id: (id) => id,
@@ -12,11 +15,14 @@
     txid: (id, data) => data.txid,
     btc: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 8 }),
     btc_short: (id, data) => data.btc_value.toLocaleString(undefined, { maximumFractionDigits: 1 }),
-    usd: (id, data) => (data.usd_value === null ? null : "$" + Math.round(data.usd_value).toLocaleString()),
+    usd: (id, data) =>
+      data.usd_value === null
+        ? null
+        : approx(data) + "$" + Math.round(data.usd_value).toLocaleString() + (approx(data) ? " (on-chain)" : ""),
     usd_short: (id, data) =>
       data.usd_value === null
         ? null
-        : "$" + data.usd_value.toLocaleString(undefined, { notation: "compact", maximumFractionDigits: 1 }),
+        : approx(data) + "$" + data.usd_value.toLocaleString(undefined, { notation: "compact", maximumFractionDigits: 1 }),
     fee_rate: (id, data) => data.fee_rate + " sat/vB",
     rbf: (id, data) => (data.rbf ? "yes" : "no"),
     expected: (id, data) => data.expected_confirmation,
@@ -70,7 +76,8 @@
 
   // Connect and stay connected. `options`: path (of the WebSocket), recent (alerts replayed when
   // the page opens or the filters change), filters() (the subscribe fields), status (an element
-  // whose data-state and text follow the connection), onAlert(frame), onUpdate(frame).
+  // whose data-state and text follow the connection), onAlert(frame), onUpdate(frame), and
+  // onPrice(frame) for the price messages of a subscription with `prices: true`.
   function connect(options) {
     const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + options.path;
     let socket = null;
@@ -105,6 +112,8 @@
           options.onAlert(frame);
         } else if (frame.type === "whale_update") {
           options.onUpdate(frame);
+        } else if (frame.type === "price_today" || frame.type === "price_day") {
+          if (options.onPrice) options.onPrice(frame);
         } else if (frame.type === "heartbeat") {
           newest = Math.max(newest, frame.last_id);
         } else if (frame.type === "error") {

@@ -1,4 +1,5 @@
-// The dashboard's whale panel: the latest alerts through the shared feed client (alerts/feed.js).
+// The dashboard's whale panel: the latest alerts through the shared feed client (alerts/feed.js),
+// which also brings today's provisional price (`prices: true`) to the Today card as blocks arrive.
 (function () {
   "use strict";
   const script = document.currentScript;
@@ -15,7 +16,7 @@
   WhaleFeed.connect({
     path: script.dataset.url,
     recent: 10,
-    filters: () => ({}),
+    filters: () => ({ prices: true }),
     status: document.getElementById("whales-status"),
     onAlert(frame) {
       table.add(frame);
@@ -29,6 +30,24 @@
     },
     onUpdate(frame) {
       table.update(frame);
+    },
+    onPrice(frame) {
+      const card = document.getElementById("today-card");
+      if (frame.type !== "price_today" || !card || frame.data.date !== card.dataset.date) return;
+      const price = card.querySelector(".today-price");
+      if (!price) {
+        location.reload(); // the day's price is shown for the first time: render the card anew
+        return;
+      }
+      const data = frame.data;
+      const blocks = data.block_count + (data.block_count === 1 ? " block" : " blocks");
+      price.textContent = Math.round(data.price).toLocaleString("en-US");
+      card.querySelector(".today-blocks").textContent = blocks + " to " + data.last_block_time.slice(11, 16) + " UTC";
+      const change = card.querySelector(".today-change");
+      if (change && card.dataset.yesterday) {
+        const percent = (data.price / Number(card.dataset.yesterday) - 1) * 100;
+        change.textContent = (percent > 0 ? "+" : "") + percent.toFixed(2) + " %";
+      }
     },
   });
 })();
