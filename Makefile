@@ -11,6 +11,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make run: daphne processes sharing PORT (scripts/web.py); empty means one per core.
+WEB_PROCESSES ?=
 
 .PHONY: run demo test install install-dev lock migrate lint format config-docs clean
 
@@ -33,7 +35,7 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py ensure_admin
-	HOST=$(HOST) PORT=$(PORT) scripts/run.sh
+	HOST=$(HOST) PORT=$(PORT) WEB_PROCESSES=$(WEB_PROCESSES) scripts/run.sh
 
 demo: install
 	$(PY) -m simulators.demo --host $(HOST) --port $(PORT)

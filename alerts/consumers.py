@@ -34,10 +34,13 @@ class AlertsConsumer(AsyncWebsocketConsumer):
             correlation_id=self.scope.get("correlation_id", ""),
             limits=SubscriberLimits.from_settings(),
         )
+        client = self.scope.get("client") or (None, None)
         await self.session.open(
             token=query_token if query_token is not None else header_token,
             user=self.scope.get("user"),
             raw_send=self.base_send,
+            session_key=getattr(self.scope.get("session"), "session_key", None),
+            address=client[0],
         )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

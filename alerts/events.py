@@ -1,7 +1,8 @@
 """What subscribers are told about an alert, and how it travels through the channel layer.
 
 An `AlertEvent` carries the frame text, serialised once, plus the few values subscriber filters
-need, so a web process fans one event out to many sockets without re-encoding it per client.
+need and the alert's status (the hub hands each status change out once), so a web process fans one
+event out to many sockets without re-encoding it per client.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class AlertEvent:
     usd_value: float | None
     rbf: bool
     frame: str
+    status: str = ""
 
     def as_message(self) -> dict[str, Any]:
         """The channel layer message."""
@@ -42,6 +44,7 @@ class AlertEvent:
             "usd_value": self.usd_value,
             "rbf": self.rbf,
             "frame": self.frame,
+            "status": self.status,
         }
 
     @classmethod
@@ -53,6 +56,7 @@ class AlertEvent:
             usd_value=message["usd_value"],
             rbf=message["rbf"],
             frame=message["frame"],
+            status=message.get("status", ""),
         )
 
 
@@ -92,6 +96,7 @@ def event_for(row: WhaleAlert, kind: str = ALERT) -> AlertEvent:
         usd_value=row.usd_value,
         rbf=row.rbf,
         frame=json.dumps(frame, separators=(",", ":")),
+        status=row.status,
     )
 
 

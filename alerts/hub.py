@@ -4,17 +4,28 @@ subscriber session.
 Events come from the channel layer group (published by the worker after storing). The hub also
 polls the store for new alerts and status changes: every `relay_poll_seconds` with the in-memory
 layer, which does not cross processes, and every `safety_poll_seconds` with a shared layer, so that
-alerts still arrive if the layer loses the group (a Redis restart). Sessions drop what they have
-already seen, so an event arriving both ways is sent once. Price events come from the hub's watch
-of the price store (`alerts.price_events`), handed to every session like alert events.
+alerts still arrive if the layer loses the group (a Redis restart). Sessions drop alerts they have
+passed and the hub drops a status change it has handed out already, so an event arriving both ways
+is sent once.
+
+Every `session_check_seconds` the hub checks the credentials of all its sessions in one pass
+(`alerts.credentials`) and tells each the outcome: a heartbeat, or the reason it is closed.
+
+Events are handed out in runs (`alerts.delivery.Delivery`): everything that arrived since the last
+run, at most one run every DISPATCH_INTERVAL, in chunks of at most a quarter of a session's queue.
+A burst thus reaches each socket in a few writes, and a subscriber that asked for batches in a few
+frames, while a single alert is handed out at once.
+
+Price events come from the hub's own watch of the price store (`alerts.price_events`) and go to
+the sessions that asked for them, apart from the ordered alerts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import weakref
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -22,10 +33,13 @@ import structlog
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.utils import timezone
 
-from alerts import store
+from alerts import credentials, store
+from alerts.credentials import Holder, Refusal
+from alerts.delivery import Delivery
 from alerts.events import ALERT, GROUP, UPDATE, AlertEvent, event_for
 from alerts.limits import SubscriberLimits
 from alerts.price_events import PRICE_POLL_SECONDS, PriceEvent, PriceWatch
+from alerts.protocol import BATCH_MAX_ALERTS
 from core.db import run_orm
 
 log = structlog.get_logger(__name__)
@@ -33,11 +47,18 @@ log = structlog.get_logger(__name__)
 GROUP_RENEW_SECONDS = 60.0  # channels_redis forgets group members after a day, Redis on restart
 RECEIVE_RETRY_SECONDS = 0.5
 RELAY_BATCH = 500
-DISPATCH_CHUNK = 50  # events handed out before sessions write; at most a quarter of their queue
+DISPATCH_INTERVAL = 0.02  # seconds between two runs: a burst from Redis gathers meanwhile
+UPDATES_REMEMBERED = 10_000  # status changes (alert id, status) recognised when they come again
 
 
 class Subscriber(Protocol):
-    def offer(self, event: AlertEvent | PriceEvent) -> None: ...
+    holder: Holder | None
+
+    def offer(self, delivery: Delivery) -> None: ...
+
+    def checked(self, refusal: Refusal | None) -> None: ...
+
+    def offer_price(self, event: PriceEvent) -> None: ...
 
 
 class AlertHub:
@@ -46,11 +67,14 @@ class AlertHub:
     def __init__(self, limits: SubscriberLimits) -> None:
         self.sessions: set[Subscriber] = set()
         self.limits = limits
-        self.chunk = max(1, min(DISPATCH_CHUNK, int(limits.client_queue) // 4))
+        self.chunk = max(1, min(BATCH_MAX_ALERTS, int(limits.client_queue) // 4))
         self._tasks: list[asyncio.Task] = []
         self._layer = get_channel_layer()
         self._channel: str | None = None
         self._lock = asyncio.Lock()
+        self._pending: list[AlertEvent] = []
+        self._arrived = asyncio.Event()
+        self._updates_seen: OrderedDict[tuple[int, str], None] = OrderedDict()
 
     async def join(self, session: Subscriber) -> None:
         async with self._lock:
@@ -64,19 +88,32 @@ class AlertHub:
             if not self.sessions and self._tasks:
                 await self._stop()
 
-    def dispatch(self, event: AlertEvent | PriceEvent) -> None:
-        for session in list(self.sessions):
-            session.offer(event)
+    def receive(self, events: Iterable[AlertEvent]) -> None:
+        """Queue events for the next run; a status change handed out before is dropped."""
+        for event in events:
+            if event.kind == UPDATE:
+                key = (event.id, event.status)
+                if key in self._updates_seen:
+                    continue
+                self._updates_seen[key] = None
+                if len(self._updates_seen) > UPDATES_REMEMBERED:
+                    self._updates_seen.popitem(last=False)
+            self._pending.append(event)
+        if self._pending:
+            self._arrived.set()
 
-    async def dispatch_all(self, events: Iterable[AlertEvent | PriceEvent]) -> None:
-        """Dispatch a burst in chunks, letting the sessions write between chunks: each socket
-        gets a chunk in one write, and no session queue fills up from one burst."""
-        for count, event in enumerate(events, 1):
-            self.dispatch(event)
-            if count % self.chunk == 0:
-                await asyncio.sleep(0)
+    def dispatch(self, events: Sequence[AlertEvent]) -> None:
+        """Hand one run of events to every session now."""
+        delivery = Delivery(events)
+        for session in list(self.sessions):
+            try:
+                session.offer(delivery)
+            except Exception:  # one broken socket must not stop the others' alerts
+                log.exception("alert_dispatch_failed")
 
     async def _start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._dispatch_runs()))
+        self._tasks.append(asyncio.create_task(self._check_credentials()))
         if self._layer is not None:
             self._channel = await self._layer.new_channel()
             await self._layer.group_add(GROUP, self._channel)
@@ -92,25 +129,47 @@ class AlertHub:
         self._tasks.append(asyncio.create_task(self._watch_prices(watch)))
 
     async def _stop(self) -> None:
-        for task in self._tasks:
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._pending.clear()
         if self._layer is not None and self._channel is not None:
             await self._layer.group_discard(GROUP, self._channel)
             self._channel = None
 
+    async def _dispatch_runs(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            events, self._pending = self._pending, []
+            for start in range(0, len(events), self.chunk):
+                self.dispatch(events[start : start + self.chunk])
+                await asyncio.sleep(0)  # the sessions' own tasks write between chunks
+            await asyncio.sleep(DISPATCH_INTERVAL)
+
+    async def _check_credentials(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.session_check_seconds)
+            sessions = [session for session in self.sessions if session.holder is not None]
+            try:
+                refusals = await run_orm(credentials.refusals, [s.holder for s in sessions])
+            except Exception:  # a database hiccup: check again next period
+                log.exception("subscriber_check_failed")
+                continue
+            for session, refusal in zip(sessions, refusals, strict=True):
+                session.checked(refusal)
+
     async def _listen(self, channel: str) -> None:
-        for count in itertools.count(1):
+        while True:
             try:
                 message = await self._layer.receive(channel)
             except Exception:  # a Redis timeout or restart must not end the listener
                 log.exception("alert_hub_receive_failed")
                 await asyncio.sleep(RECEIVE_RETRY_SECONDS)
                 continue
-            self.dispatch(AlertEvent.from_message(message))
-            if count % self.chunk == 0:
-                await asyncio.sleep(0)
+            self.receive([AlertEvent.from_message(message)])
 
     async def _renew_membership(self, channel: str) -> None:
         while True:
@@ -121,7 +180,6 @@ class AlertHub:
                 log.exception("alert_hub_group_renewal_failed")
 
     async def _relay(self, interval: float, last_id: int, since: datetime) -> None:
-        seen_at_since: set[tuple[int, str]] = set()
         while True:
             await asyncio.sleep(interval)
             try:
@@ -131,21 +189,18 @@ class AlertHub:
                 continue
             if new:
                 last_id = new[-1].id
-                await self.dispatch_all(event_for(row, ALERT) for row in new)
-            updates = []
-            for row in changed:
-                key = (row.id, row.status)
-                if row.status_changed_at > since:
-                    since, seen_at_since = row.status_changed_at, set()
-                if key not in seen_at_since:
-                    seen_at_since.add(key)
-                    updates.append(event_for(row, UPDATE))
-            await self.dispatch_all(updates)
+            if changed:  # changes at `since` come again next time; the hub knows them
+                since = changed[-1].status_changed_at
+            self.receive(
+                [event_for(row, ALERT) for row in new] + [event_for(row, UPDATE) for row in changed]
+            )
 
     async def _watch_prices(self, watch: PriceWatch) -> None:
         while True:
             await asyncio.sleep(PRICE_POLL_SECONDS)
-            await self.dispatch_all(await self._poll_prices(watch))
+            for event in await self._poll_prices(watch):
+                for session in list(self.sessions):
+                    session.offer_price(event)
 
     async def _poll_prices(self, watch: PriceWatch) -> list[PriceEvent]:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +17,15 @@ from alerts.events import AlertEvent
 from core.api import iso
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_LARGE = 4408
 CLOSE_LAGGING = 4409
-CLOSE_RATE_LIMITED = 4429
+CLOSE_RATE_LIMITED = 4429  # too many messages a second, or too many sockets
 BEARER_PREFIX = "bearer."
 PROTOCOL_NAME = "alerts.v1"
 CLIENT_TYPES = ("auth", "subscribe", "ping")
-_SUBSCRIBE_FIELDS = {"type", "min_btc", "min_usd", "rbf_only", "since_id", "prices"}
+_SUBSCRIBE_FIELDS = {"type", "min_btc", "min_usd", "rbf_only", "since_id", "batch", "prices"}
+BATCH_MAX_ALERTS = 200  # items in one `whale_alerts` frame (about 150 KB)
 _MAX_BTC = MAX_MONEY_SATS / SATS_PER_BTC
 
 
@@ -55,6 +58,7 @@ class Filters:
 class Subscription:
     filters: Filters
     since_id: int | None
+    batch: bool = False  # alerts and updates come in `whale_alerts` frames
     prices: bool = False  # price_today and price_day messages too
 
 
@@ -87,10 +91,11 @@ def parse_subscription(message: dict[str, Any]) -> Subscription:
     since_id = message.get("since_id")
     if since_id is not None and (type(since_id) is not int or since_id < 0):
         raise ProtocolError("bad_field", "since_id must be an integer >= 0")
-    prices = message.get("prices", False)
-    if not isinstance(prices, bool):
-        raise ProtocolError("bad_field", "prices must be true or false")
-    return Subscription(Filters(min_btc or 0.0, min_usd, rbf_only), since_id, prices)
+    batch, prices = message.get("batch", False), message.get("prices", False)
+    for name, value in (("batch", batch), ("prices", prices)):
+        if not isinstance(value, bool):
+            raise ProtocolError("bad_field", f"{name} must be true or false")
+    return Subscription(Filters(min_btc or 0.0, min_usd, rbf_only), since_id, batch, prices)
 
 
 def parse_auth(message: dict[str, Any]) -> object:
@@ -124,8 +129,20 @@ def subscribed(subscription: Subscription) -> str:
         type="subscribed",
         filters=asdict(subscription.filters),
         since_id=subscription.since_id,
+        batch=subscription.batch,
         prices=subscription.prices,
     )
+
+
+def batch(frames: Sequence[str]) -> str:
+    """One `whale_alerts` frame carrying alert and update frames (already encoded), in order."""
+    return '{"type":"whale_alerts","alerts":[' + ",".join(frames) + "]}"
+
+
+def replay(since_id: int, last_id: int, *, more: bool) -> str:
+    """The end of a replay: `last_id` is the last stored alert it passed; with `more`, nothing
+    follows until the client subscribes again with `since_id: last_id`."""
+    return _dump(type="replay", since_id=since_id, last_id=last_id, more=more)
 
 
 def pong() -> str:

@@ -96,6 +96,19 @@ def alerts_after(after_id: int, limit: int) -> list[WhaleAlert]:
     return list(WhaleAlert.objects.filter(id__gt=after_id).order_by("id")[:limit])
 
 
+def prune_alerts(before: datetime, batch: int = 1000) -> int:
+    """Delete the alerts stored before `before`, oldest first, `batch` at a time (short write
+    transactions beside the feed's); how many were deleted. Ids are never reused, so subscribers
+    resuming from a deleted id simply continue with the oldest kept."""
+    deleted = 0
+    while True:
+        old = WhaleAlert.objects.filter(created_at__lt=before).order_by("id")
+        ids = list(old.values_list("id", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += WhaleAlert.objects.filter(id__in=ids).delete()[0]
+
+
 def changed_after(since: datetime, limit: int) -> list[WhaleAlert]:
     """Alerts whose status changed at or after `since`, in the order of the changes."""
     rows = WhaleAlert.objects.filter(status_changed_at__gte=since)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -89,12 +90,15 @@ def rejection_reason(token: AlertToken, now: datetime) -> str | None:
     return None
 
 
-def current_rejection(token_id: int, now: datetime | None = None) -> str | None:
-    """Re-check a token during a session: None while it may still be used."""
-    token = AlertToken.objects.filter(pk=token_id).first()
-    if token is None:
-        return "unknown"
-    return rejection_reason(token, now or timezone.now())
+def current_rejections(token_ids: Iterable[int], now: datetime | None = None) -> dict[int, str]:
+    """Re-check tokens during their sessions, in one query: the reason for each one that may no
+    longer be used (`unknown` for a deleted one)."""
+    now = now or timezone.now()
+    wanted = set(token_ids)
+    found = {token.pk: token for token in AlertToken.objects.filter(pk__in=wanted)}
+    reasons = {pk: rejection_reason(token, now) for pk, token in found.items()}
+    reasons.update({pk: "unknown" for pk in wanted - found.keys()})
+    return {pk: reason for pk, reason in reasons.items() if reason is not None}
 
 
 def revoke(token: AlertToken, now: datetime | None = None) -> None:

@@ -1,13 +1,15 @@
-"""Benchmarks (b) and (c): many WebSocket subscribers, latency from persist to receipt, losses.
+"""Many WebSocket subscribers: latency from an alert's commit to its arrival, losses, duplicates.
 
-    python bench/subscribers.py                       # (b) 1,000 subscribers, one daphne process
-    python bench/subscribers.py --daphnes 2 --redis redis://127.0.0.1:6379/0      # (c)
+    .venv/bin/python bench/subscribers.py                    # 1,000 subscribers, one daphne
+    .venv/bin/python bench/subscribers.py --batch            # the same, subscribed with batches
+    .venv/bin/python bench/subscribers.py --web-processes 2 --redis redis://127.0.0.1:6379/0
 
 A producer stores alerts exactly as the feed does (`store.save_alert`, then publish) at `--rate`
 per second for `--seconds`, then `--burst` alerts at once. Subscribers live in `--load-processes`
-separate processes, spread over the daphne processes; latency is from the moment an alert's insert
-was committed to its arrival at a subscriber (same host, same clock). Without --redis the web process learns of
-new alerts from the store (relay polling), as in a single-machine install.
+separate processes on the same machine; latency is from the moment an alert's insert was committed
+to its arrival at a subscriber (same host, same clock). The web processes are started as `make run`
+starts them (`tests.support.start_daphne`, through scripts/web.py for more than one). Without
+--redis they learn of new alerts from the store (relay polling), as in a single-machine install.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import os
 import random
 import secrets
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,21 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
+from tests.support import start_daphne  # noqa: E402
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -54,16 +42,15 @@ def percentile(values: list[float], fraction: float) -> float:
 # --- load process -------------------------------------------------------------------------------
 
 
-async def load(ports: list[int], count: int, token: str, expect: int, out: Path) -> None:
+async def load(port: int, count: int, token: str, batch: bool, expect: int, out: Path) -> None:
     """Hold `count` subscriptions and record (id, arrival time) of every alert until all arrived."""
     from websockets.asyncio.client import connect
 
     sockets = []
-    for index in range(count):
-        port = ports[index % len(ports)]
+    for _ in range(count):
         ws = await connect(f"ws://127.0.0.1:{port}/ws/alerts/?token={token}", max_queue=None)
         assert json.loads(await ws.recv())["type"] == "welcome"
-        await ws.send(json.dumps({"type": "subscribe"}))
+        await ws.send(json.dumps({"type": "subscribe", "batch": batch}))
         assert json.loads(await ws.recv())["type"] == "subscribed"
         sockets.append(ws)
     print("ready", flush=True)
@@ -74,8 +61,10 @@ async def load(ports: list[int], count: int, token: str, expect: int, out: Path)
             message = await ws.recv()
             arrived = time.time()
             frame = json.loads(message)
-            if frame["type"] == "whale_alert":
-                received.append((frame["id"], arrived))
+            items = frame["alerts"] if frame["type"] == "whale_alerts" else [frame]
+            received.extend(
+                (item["id"], arrived) for item in items if item["type"] == "whale_alert"
+            )
 
     tasks = [
         asyncio.create_task(collect(ws, got)) for ws, got in zip(sockets, results, strict=True)
@@ -133,36 +122,37 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--burst", type=int, default=200)
-    parser.add_argument("--daphnes", type=int, default=1)
+    parser.add_argument("--batch", action="store_true", help="subscribe with batch: true")
+    parser.add_argument("--web-processes", type=int, default=1)
     parser.add_argument("--redis", default=None, help="REDIS_URL for the channel layer")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--ports", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        ports = [int(port) for port in args.ports.split(",")]
-        asyncio.run(load(ports, args.count, args.token, args.expect, Path(args.out)))
+        asyncio.run(
+            load(args.port, args.count, args.token, args.batch, args.expect, Path(args.out))
+        )
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="oracle-bench-"))
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="oracle.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
-        ORACLE_DATA_DIR=str(workdir),
-        DATABASE_URL=f"sqlite:///{workdir / 'oracle.sqlite3'}",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    env.pop("REDIS_URL", None)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "oracle.settings",
+        "ORACLE_ENV_FILE": os.devnull,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "ORACLE_DATA_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'oracle.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+        # One token for every subscriber of the bench (real subscribers have one each).
+        "ALERTS_MAX_SOCKETS_PER_TOKEN": str(args.clients),
+    }
+    os.environ.pop("REDIS_URL", None)
     if args.redis:
         env["REDIS_URL"] = args.redis
     os.environ.update(env)
-    if not args.redis:
-        os.environ.pop("REDIS_URL", None)
 
     import django
 
@@ -173,76 +163,37 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     _, token = create_token("bench")
-    processes = []
+    load_average = os.getloadavg()
+    web = start_daphne(workdir, processes=args.web_processes, **env)
     try:
-        ports = []
-        for _ in range(args.daphnes):
-            port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "daphne",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "oracle.asgi:application",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=(workdir / f"daphne-{port}.log").open("w"),
-                )
-            )
-            wait_for_port(port)
-            ports.append(port)
         expect = 1 + round(args.rate * args.seconds) + args.burst
         loaders = []
         per_process = args.clients // args.load_processes
         for index in range(args.load_processes):
             count = per_process + (1 if index < args.clients % args.load_processes else 0)
             out = workdir / f"load-{index}.json"
-            loader = subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--load",
-                    "--ports",
-                    ",".join(map(str, ports)),
-                    "--count",
-                    str(count),
-                    "--token",
-                    token,
-                    "--expect",
-                    str(expect),
-                    "--out",
-                    str(out),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
+            command = [sys.executable, __file__, "--load", "--port", str(web.port)]
+            command += ["--count", str(count), "--token", token, "--expect", str(expect)]
+            command += ["--out", str(out), *(["--batch"] if args.batch else [])]
+            loader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
             loaders.append((loader, out))
         for loader, _ in loaders:
             assert loader.stdout.readline().strip() == "ready"
         print(
-            f"{args.clients} subscribers connected to {args.daphnes} daphne process(es)", flush=True
+            f"{args.clients} subscribers connected to {args.web_processes} web process(es)",
+            flush=True,
         )
         stored_at, steady, bursty = asyncio.run(produce(args.rate, args.seconds, args.burst))
         for loader, _ in loaders:
             loader.wait(timeout=300)
         results = [json.loads(out.read_text()) for _, out in loaders]
-        report(results, stored_at, steady, bursty, args)
+        report(results, stored_at, steady, bursty, args, load_average)
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(10)
+        web.stop(timeout=30)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
-def report(results, stored_at: dict[int, float], steady: list, bursty: list, args) -> None:
+def report(results, stored_at: dict[int, float], steady: list, bursty: list, args, load_average):
     steady_ids, burst_ids = set(steady), set(bursty)
     expected = steady_ids | burst_ids
     steady_ms, burst_ms = [], []
@@ -260,7 +211,8 @@ def report(results, stored_at: dict[int, float], steady: list, bursty: list, arg
                 burst_ms.append(latency)
     layer = f"Redis ({args.redis})" if args.redis else "in-memory layer + store relay"
     print(
-        f"layer: {layer}; {len(connections)} subscribers; {len(steady)} steady + {len(bursty)} burst alerts"
+        f"layer: {layer}; {args.web_processes} web process(es); {len(connections)} subscribers"
+        f"{' (batch)' if args.batch else ''}; {len(steady)} steady + {len(bursty)} burst alerts"
     )
     for name, values in (("steady", steady_ms), ("burst", burst_ms)):
         print(
@@ -268,6 +220,10 @@ def report(results, stored_at: dict[int, float], steady: list, bursty: list, arg
             f"  max {max(values, default=float('nan')):7.1f} ms  mean {statistics.fmean(values) if values else float('nan'):7.1f} ms"
         )
     print(f"lost: {lost}  duplicates: {duplicates}")
+    now = os.getloadavg()
+    print(
+        f"load average before: {load_average[0]:.2f} {load_average[1]:.2f}; after: {now[0]:.2f} {now[1]:.2f} ({os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

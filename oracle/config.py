@@ -488,7 +488,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "ALERTS_SESSION_CHECK_SECONDS", "30", SECONDS,
-        "How often each subscriber's token is re-checked and a heartbeat sent (a revoked token is closed within twice this).",
+        "How often every subscriber's token or staff login is checked again and a heartbeat sent (a revoked token or a logout closes its sockets within this).",
     ),
     Variable(
         "ALERTS_MAX_FRAME_BYTES", "65536", integer(),
@@ -513,6 +513,22 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "ALERTS_SAFETY_POLL_SECONDS", "5", SECONDS,
         "With `REDIS_URL`: how often the database is still read, in case the channel layer lost an alert.",
+    ),
+    Variable(
+        "ALERTS_REPLAY_LIMIT", "1000", integer(),
+        "Stored alerts one `subscribe` replays at most; the `replay` message then says `more` and the subscriber pages on with `since_id`.",
+    ),
+    Variable(
+        "ALERTS_MAX_SOCKETS_PER_TOKEN", "10", integer(),
+        "Subscriber sockets one token (or one staff login) may hold open on each web process; one more is closed with 4429.",
+    ),
+    Variable(
+        "ALERTS_MAX_UNAUTHENTICATED_PER_ADDRESS", "10", integer(),
+        "Sockets one client address may hold open while they wait for their `auth` message, on each web process; one more is closed with 4429.",
+    ),
+    Variable(
+        "ALERTS_RETENTION_DAYS", "90", integer(minimum=0),
+        "Stored whale alerts older than this are deleted by the worker; 0 keeps them forever.",
     ),
     Variable(
         "HEALTH_CHECK_TIMEOUT", "2", SECONDS,

@@ -157,6 +157,7 @@ WORKER_LOOPS: list[str] = [
     "prices.scheduler.loop",
     "prices.today.loop",
     "alerts.feed.loop",
+    "alerts.retention.loop",
     "health.sampler.loop",
 ]
 

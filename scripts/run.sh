@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the web process (daphne) and the worker; Ctrl-C or SIGTERM stops both.
+# Start the web processes (WEB_PROCESSES daphne processes on one port, default: one per core; see
+# scripts/web.py) and the worker; Ctrl-C or SIGTERM stops them all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -7,21 +8,23 @@ PORT=${PORT:-8000}
 # Plain HTTP on HOST:PORT, no TLS proxy in front: no Secure-only cookies, no redirect to HTTPS
 # (unless the environment says otherwise).
 export DJANGO_HTTPS=${DJANGO_HTTPS:-false}
+WEB_PROCESSES=${WEB_PROCESSES:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 
 echo "== oracle doctor: what works here, and the fix for what does not" >&2
 .venv/bin/python manage.py doctor >&2 ||
   echo "oracle: doctor found critical problems (above); starting anyway" >&2
 
-.venv/bin/daphne -b "$HOST" -p "$PORT" oracle.asgi:application &
+.venv/bin/python scripts/web.py --processes "$WEB_PROCESSES" --host "$HOST" --port "$PORT" &
 web=$!
 .venv/bin/python manage.py run_worker &
 worker=$!
-echo "oracle: web on http://$HOST:$PORT/ (admin: /admin/), worker running; Ctrl-C stops both" >&2
+echo "oracle: web on http://$HOST:$PORT/ (admin: /admin/) in $WEB_PROCESSES process(es)," \
+  "worker running; Ctrl-C stops all" >&2
 
 stop() { kill -TERM "$web" "$worker" 2>/dev/null; wait "$web" "$worker" 2>/dev/null; }
 trap 'stop; exit 0' INT TERM
 wait -n "$web" "$worker"
 status=$?
-echo "oracle: a process exited (status $status); stopping the other" >&2
+echo "oracle: a process exited (status $status); stopping the others" >&2
 stop
 exit "$status"

@@ -207,12 +207,17 @@ class ServiceProcess:
         return self.process.returncode
 
 
-def start_daphne(tmp_path: Path, **env: str) -> ServiceProcess:
-    """Start a real daphne process serving oracle.asgi on a free port and wait until it listens."""
+def start_daphne(tmp_path: Path, *, processes: int = 1, **env: str) -> ServiceProcess:
+    """Start real daphne serving oracle.asgi on a free port and wait until it listens: one process,
+    or `processes` of them sharing the port through scripts/web.py (what `make run` starts)."""
     port = free_port()
     log_path = tmp_path / f"daphne-{port}.log"
+    if processes == 1:
+        command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "oracle.asgi:application"]
+    else:
+        command = ["scripts/web.py", "--processes", str(processes), "--port", str(port)]
     process = subprocess.Popen(
-        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "oracle.asgi:application"],
+        [PYTHON, *command],
         cwd=ROOT,
         env=service_env(**env),
         stdout=subprocess.DEVNULL,
@@ -220,7 +225,7 @@ def start_daphne(tmp_path: Path, **env: str) -> ServiceProcess:
     )
     service = ServiceProcess(process, log_path, port)
     try:
-        wait_for_port(port, process=process)
+        wait_for_port(port, timeout=60, process=process)
     except Exception:
         service.stop()
         raise RuntimeError(f"daphne did not start: {log_path.read_text()[-2000:]}") from None

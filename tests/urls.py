@@ -1,7 +1,10 @@
-"""The service's routes plus a view that fails, to test error responses and logs."""
+"""The service's routes plus a view that fails, to test error responses and logs, and one that
+names the serving process, to test several web processes on one port."""
+
+import os
 
 import structlog
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
 from oracle.urls import handler404, handler500
@@ -14,8 +17,13 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("deliberate failure for tests")
 
 
+def pid(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"pid": os.getpid()})
+
+
 urlpatterns = [
     path("_test/boom", boom),
+    path("_test/pid", pid),
     path("api/_test/boom", boom),
     path("", include("oracle.urls")),
 ]

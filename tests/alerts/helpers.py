@@ -104,11 +104,19 @@ def connect_ws(
     *,
     subprotocols: list[str] | None = None,
     headers: list[tuple[bytes, bytes]] | None = None,
+    client: tuple[str, int] | None = None,
 ) -> WebsocketCommunicator:
+    """A communicator for /ws/alerts/ through the whole ASGI stack (from `client` when given)."""
     from oracle.asgi import application
 
+    app = application
+    if client is not None:
+
+        async def app(scope, receive, send):
+            return await application({**scope, "client": client}, receive, send)
+
     path = "/ws/alerts/" + (f"?{query}" if query else "")
-    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+    return WebsocketCommunicator(app, path, headers=headers, subprotocols=subprotocols)
 
 
 async def next_frame(communicator: WebsocketCommunicator, timeout: float = 3.0) -> dict[str, Any]:

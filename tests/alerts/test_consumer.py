@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -133,17 +134,60 @@ async def test_first_message_must_be_a_valid_auth(first):
     assert await next_frame(communicator) == {"closed": 4401}
 
 
-async def test_staff_session_needs_no_token():
+def staff_login(*, may_view: bool = True) -> tuple[Client, bytes]:
+    """A logged-in staff client (with the view permission on whale alerts unless told not) and
+    its session cookie."""
+    staff = get_user_model().objects.create_user("operator", password="pw", is_staff=True)
+    if may_view:
+        staff.user_permissions.add(Permission.objects.get(codename="view_whalealert"))
     client = Client()
-    staff = await database_sync_to_async(get_user_model().objects.create_user)(
-        "operator", password="pw", is_staff=True
-    )
-    await database_sync_to_async(client.force_login)(staff)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    communicator = connect_ws(headers=[(b"cookie", cookie)])
+    client.force_login(staff)
+    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def staff_socket(cookie: bytes):
+    return connect_ws(headers=[(b"cookie", cookie)])
+
+
+async def test_staff_session_needs_no_token():
+    _, cookie = await database_sync_to_async(staff_login)()
+    communicator = staff_socket(cookie)
     assert (await communicator.connect())[0]
     assert (await next_frame(communicator))["type"] == "welcome"
     await communicator.disconnect()
+
+
+async def test_staff_without_the_view_permission_is_refused_with_4403():
+    _, cookie = await database_sync_to_async(staff_login)(may_view=False)
+    communicator = staff_socket(cookie)
+    assert (await communicator.connect())[0]
+    assert await next_frame(communicator) == {
+        "type": "error",
+        "code": "forbidden",
+        "message": "the staff login lacks the permission alerts.view_whalealert",
+    }
+    assert await next_frame(communicator) == {"closed": 4403}
+
+
+@pytest.mark.parametrize("change", ["logout", "permission"])
+async def test_a_staff_socket_ends_after_logout_or_losing_the_permission(settings, change):
+    """Found open after logout: only is_active/is_staff were checked again, not the session."""
+    settings.ALERTS_SESSION_CHECK_SECONDS = 0.2
+    client, cookie = await database_sync_to_async(staff_login)()
+    communicator = staff_socket(cookie)
+    assert (await communicator.connect())[0]
+    assert (await next_frame(communicator))["type"] == "welcome"
+    assert (await frame_of_type(communicator, "heartbeat"))["type"] == "heartbeat"
+    if change == "logout":
+        await database_sync_to_async(client.logout)()
+        expected = ("unauthorized", 4401)
+    else:
+        user = await database_sync_to_async(get_user_model().objects.get)(username="operator")
+        await database_sync_to_async(user.user_permissions.clear)()
+        expected = ("forbidden", 4403)
+    error = await frame_of_type(communicator, "error", timeout=10)
+    assert error["code"] == expected[0]
+    assert await next_frame(communicator) == {"closed": expected[1]}
 
 
 async def test_foreign_browser_origin_is_refused(token):
@@ -161,6 +205,7 @@ async def test_subscribe_reports_effective_filters_and_streams_alerts(token):
         "type": "subscribed",
         "filters": {"min_btc": 200.0, "min_usd": None, "rbf_only": False},
         "since_id": None,
+        "batch": False,
         "prices": False,
     }
     await inject(btc=150)
@@ -236,6 +281,48 @@ async def test_replay_then_live_without_gap_or_duplicate(token):
     await communicator.disconnect()
 
 
+async def test_batch_subscribers_get_each_run_in_one_frame(token, settings):
+    settings.ALERTS_RELAY_POLL_SECONDS = settings.ALERTS_SAFETY_POLL_SECONDS = 3600
+    settings.ALERTS_REPLAY_PAGE = 3
+    old = [await inject(announce=False) for _ in range(4)]
+    communicator = connect_ws(f"token={token}")
+    await communicator.connect()
+    await next_frame(communicator)
+    await communicator.send_json_to({"type": "subscribe", "since_id": 0, "batch": True})
+    assert (await next_frame(communicator))["batch"] is True
+    replayed = [await next_frame(communicator) for _ in range(3)]
+    assert [f["type"] for f in replayed] == ["whale_alerts", "whale_alerts", "replay"]
+    assert [[a["id"] for a in f["alerts"]] for f in replayed[:2]] == [
+        [row.id for row in old[:3]],
+        [old[3].id],
+    ]
+
+    burst = [await inject(announce=False) for _ in range(5)]
+    hub = hub_for_this_loop(SubscriberLimits.from_settings())
+    hub.dispatch([event_for(row, ALERT) for row in burst])
+    batch = await next_frame(communicator)
+    assert batch["type"] == "whale_alerts"
+    assert [a["id"] for a in batch["alerts"]] == [row.id for row in burst]
+    assert {a["type"] for a in batch["alerts"]} == {"whale_alert"}
+
+    changed = await database_sync_to_async(store.mark_confirmed)(burst[0].txid, 900_002, None)
+    await publish(event_for(changed, UPDATE))
+    update = await frame_of_type(communicator, "whale_alerts")
+    assert [(a["type"], a["id"]) for a in update["alerts"]] == [("whale_update", burst[0].id)]
+    await communicator.disconnect()
+
+
+async def test_a_status_change_arriving_twice_is_sent_once(token):
+    communicator = await subscriber(token)
+    row = await inject()
+    assert (await frame_of_type(communicator, "whale_alert"))["id"] == row.id
+    changed = await database_sync_to_async(store.mark_confirmed)(row.txid, 900_003, None)
+    await publish(event_for(changed, UPDATE))  # and the relay finds the same change in the store
+    assert (await frame_of_type(communicator, "whale_update"))["id"] == row.id
+    assert await communicator.receive_nothing(0.5)
+    await communicator.disconnect()
+
+
 async def test_since_id_beyond_the_newest_alert_waits_for_new_ones(token):
     newest = await inject()
     communicator = await subscriber(token, since_id=newest.id + 1000)
@@ -266,7 +353,8 @@ async def test_alerts_the_channel_layer_missed_come_from_the_store(token, settin
     await communicator.disconnect()
 
 
-async def test_twelve_subscribers_receive_the_same_alerts(token):
+async def test_twelve_subscribers_receive_the_same_alerts(token, settings):
+    settings.ALERTS_MAX_SOCKETS_PER_TOKEN = 12
     subscribers = await asyncio.gather(*(subscriber(token) for _ in range(12)))
     rows = [await inject() for _ in range(5)]
     expected = [row.id for row in rows]
@@ -297,6 +385,7 @@ async def test_ping_pong_and_heartbeat(token, settings):
         ('{"type": "subscribe", "min_usd": true}', "bad_field", "min_usd must be"),
         ('{"type": "subscribe", "rbf_only": "yes"}', "bad_field", "rbf_only"),
         ('{"type": "subscribe", "since_id": 1.5}', "bad_field", "since_id"),
+        ('{"type": "subscribe", "batch": 1}', "bad_field", "batch must be true or false"),
         ('{"type": "subscribe", "colour": "red"}', "bad_field", "unknown field(s): colour"),
     ],
 )
@@ -371,7 +460,7 @@ async def test_overflowing_client_gets_lag_and_resumes_with_since_id(token, sett
     rows = [await inject(announce=False) for _ in range(8)]
     hub = hub_for_this_loop(SubscriberLimits.from_settings())
     for row in rows:  # one burst, faster than any socket drains
-        hub.dispatch(event_for(row, ALERT))
+        hub.dispatch([event_for(row, ALERT)])
     lag = await frame_of_type(communicator, "lag")
     assert lag["last_id"] < rows[0].id  # nothing of the burst was sent
     assert await next_frame(communicator) == {"closed": 4409}

@@ -143,7 +143,9 @@ WhaleAlert.objects.bulk_create(
 
 
 async def test_a_client_that_stops_reading_is_told_to_resume_and_loses_nothing(tmp_path, simulator):
-    stack, token, (web,) = await start_stack(tmp_path, simulator, ALERTS_CLIENT_QUEUE="20")
+    stack, token, (web,) = await start_stack(
+        tmp_path, simulator, ALERTS_CLIENT_QUEUE="20", ALERTS_REPLAY_LIMIT="20000"
+    )
     try:
         await asyncio.to_thread(stack.run, "shell", "-c", BULK_ALERTS.format(seed=1, count=10_000))
         raw = socket_module.socket()
@@ -181,3 +183,26 @@ async def test_a_client_that_stops_reading_is_told_to_resume_and_loses_nothing(t
         assert received == list(range(1, 10_101)) and received[-100:] == fast_ids
     finally:
         stack.stop()
+
+
+async def test_a_burst_reaches_plain_and_batch_subscribers_whole_and_in_order(tmp_path, simulator):
+    """Under daphne the hub writes each run's prepared frames straight to the sockets."""
+    stack, token, (web,) = await start_stack(tmp_path, simulator)
+    try:
+        plain = await subscribe(web.port, token)
+        batched = await subscribe(web.port, token, batch=True)
+        await asyncio.to_thread(stack.run, "shell", "-c", BULK_ALERTS.format(seed=3, count=300))
+        plain_ids = [(await next_alert(plain))["id"] for _ in range(300)]
+        batch_ids, batch_frames = [], 0
+        while len(batch_ids) < 300:
+            frame = json.loads(await asyncio.wait_for(batched.recv(), 30))
+            assert frame["type"] == "whale_alerts"
+            batch_frames += 1
+            batch_ids += [alert["id"] for alert in frame["alerts"]]
+        assert plain_ids == batch_ids == list(range(1, 301))
+        assert batch_frames < 300 // 2  # runs of alerts, not one frame each
+        for socket in (plain, batched):
+            await socket.close()
+    finally:
+        stack.stop()
+    assert '"direct_writes": true' in web.log_path.read_text()

@@ -231,4 +231,4 @@ def test_malformed_and_missing_tokens():
         tokens.authenticate(None)
     with pytest.raises(tokens.TokenRejected, match="malformed"):
         tokens.authenticate(12)
-    assert tokens.current_rejection(10**9) == "unknown"
+    assert tokens.current_rejections([10**9]) == {10**9: "unknown"}

@@ -48,8 +48,27 @@ def assert_runs(argv: list[str]) -> None:
     load_command_class(commands[name], name).create_parser("oracle", name).parse_args(argv[2:])
 
 
-def test_both_units_are_shipped() -> None:
-    assert [unit.name for unit in UNITS] == ["oracle-web.service", "oracle-worker.service"]
+def test_every_unit_is_shipped() -> None:
+    assert [unit.name for unit in UNITS] == [
+        "oracle-web.service",
+        "oracle-web@.service",
+        "oracle-worker.service",
+    ]
+
+
+def test_the_web_instances_serve_the_shared_socket() -> None:
+    """oracle-web.socket hands one listening socket (fd 3) to every oracle-web@ instance."""
+    socket_unit = dict(unit_entries(ROOT / "deploy/systemd/oracle-web.socket"))
+    instance = dict(unit_entries(ROOT / "deploy/systemd/oracle-web@.service"))
+    assert instance["Sockets"] == "oracle-web.socket"
+    assert socket_unit["Service"] == "oracle-web@1.service"
+    options = CommandLineInterface().parser.parse_args(shlex.split(instance["ExecStart"])[1:])
+    # No --proxy-headers: daphne would believe the left-most X-Forwarded-For, which any client
+    # writes; the service reads the address itself behind ORACLE_TRUSTED_PROXIES.
+    assert options.file_descriptor == 3 and not options.proxy_headers and options.host is None
+    host, _, port = socket_unit["ListenStream"].rpartition(":")
+    assert host == "127.0.0.1"
+    assert f"server 127.0.0.1:{port};" in (ROOT / "deploy/nginx/oracle.conf").read_text()
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda unit: unit.name)
@@ -95,7 +114,8 @@ def test_every_procfile_process_runs_a_real_command() -> None:
 
 def test_the_deployment_guide_points_at_the_shipped_files() -> None:
     guide = (ROOT / "docs/deployment.md").read_text()
-    for path in [*UNITS, ROOT / "deploy/nginx/oracle.conf", ROOT / "Procfile"]:
+    shipped = [*UNITS, ROOT / "deploy/systemd/oracle-web.socket"]
+    for path in [*shipped, ROOT / "deploy/nginx/oracle.conf", ROOT / "Procfile"]:
         assert str(path.relative_to(ROOT)) in guide
 
 

@@ -1,6 +1,7 @@
 // The whale feed client shared by the live page and the operator dashboard: one WebSocket to
-// /ws/alerts/ (the staff session authenticates it), the page's filters as a `subscribe` message,
-// and after any disconnect a resume from the last alert id received.
+// /ws/alerts/ (the staff session authenticates it), the page's filters as a `subscribe` message
+// asking for batches (a burst arrives as one `whale_alerts` frame), paging through a long replay
+// (`replay` with `more`), and after any disconnect a resume from the last alert id passed.
 (function () {
   "use strict";
 
@@ -91,8 +92,23 @@
     }
 
     function subscribe(sinceId) {
-      const message = Object.assign({ type: "subscribe" }, options.filters(), { since_id: Math.max(0, sinceId) });
+      const message = Object.assign({ type: "subscribe" }, options.filters(), {
+        since_id: Math.max(0, sinceId),
+        batch: true,
+      });
       socket.send(JSON.stringify(message));
+    }
+
+    // One alert or status change, alone or out of a `whale_alerts` batch.
+    function handle(frame) {
+      if (frame.type === "whale_alert") {
+        if (lastId !== null && frame.id <= lastId) return;
+        lastId = frame.id;
+        newest = Math.max(newest, frame.id);
+        options.onAlert(frame);
+      } else if (frame.type === "whale_update") {
+        options.onUpdate(frame);
+      }
     }
 
     function open() {
@@ -105,13 +121,15 @@
           newest = Math.max(newest, frame.last_alert_id);
           setStatus("live", "live");
           subscribe(lastId === null ? newest - options.recent : lastId);
-        } else if (frame.type === "whale_alert") {
-          if (lastId !== null && frame.id <= lastId) return;
-          lastId = frame.id;
-          newest = Math.max(newest, frame.id);
-          options.onAlert(frame);
-        } else if (frame.type === "whale_update") {
-          options.onUpdate(frame);
+        } else if (frame.type === "whale_alerts") {
+          frame.alerts.forEach(handle);
+        } else if (frame.type === "whale_alert" || frame.type === "whale_update") {
+          handle(frame);
+        } else if (frame.type === "replay") {
+          // The server replays a bounded page; with `more`, ask for the next one.
+          lastId = Math.max(lastId === null ? 0 : lastId, frame.last_id);
+          newest = Math.max(newest, frame.last_id);
+          if (frame.more) subscribe(frame.last_id);
         } else if (frame.type === "price_today" || frame.type === "price_day") {
           if (options.onPrice) options.onPrice(frame);
         } else if (frame.type === "heartbeat") {
@@ -123,6 +141,10 @@
       socket.onclose = (event) => {
         if (event.code === 4401) {
           setStatus("stopped", "not authorised: log in again");
+          return;
+        }
+        if (event.code === 4403) {
+          setStatus("stopped", "not allowed: this login may not view whale alerts");
           return;
         }
         setStatus("reconnecting", "reconnecting…");
