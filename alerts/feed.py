@@ -20,7 +20,10 @@ After every (re)connect, without ever holding up the reading of frames:
    time (`resync_concurrency`), each processed as it arrives so memory stays bounded, within
    `resync_timeout`, with progress logged — so a whale that arrived while the feed was away is
    still alerted. The first sync of a fresh worker only takes the txids as seen (it does not alert
-   the whole mempool).
+   the whole mempool). A worker that ran before (its last frame is stored) catches up instead:
+   it fetches the whole mempool and alerts the whales it has not stored, except those the backend
+   first saw well before the previous run's last frame (`RESUME_MARGIN_SECONDS`), which that run
+   saw already; so a restart loses no whale that arrived while the worker was stopped.
 2. Settle: pending whales no longer in the mempool are looked up (`/tx/:txid/status`): confirmed
    (with the block's height and time) or dropped. A lookup that fails (e.g. a backend whose Core
    has no -txindex answers 500) is retried every `settle_interval`.
@@ -53,7 +56,7 @@ from alerts.detector import (
     parse_transaction,
 )
 from alerts.events import ALERT, UPDATE, event_for, publish
-from alerts.feed_status import FeedStats, store_stats
+from alerts.feed_status import FeedStats, previous_last_message, store_stats
 from alerts.market import REFRESH_SECONDS, MarketData
 from core.db import run_orm
 from core.http import HttpOptions
@@ -69,6 +72,7 @@ log = structlog.get_logger(__name__)
 TRACK_MEMPOOL = json.dumps({"track-mempool": True})
 ESPLORA_MODE = "esplora"
 PROGRESS_SECONDS = 10.0
+RESUME_MARGIN_SECONDS = 600.0  # a transaction first seen this long before the last frame was in it
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class MempoolFeed:
         self.unsettled: set[str] = set()  # left the mempool, where to is not known yet
         self.last_sequence: int | None = None
         self.has_baseline = False
+        self.resume_after: float | None = None  # the previous run's last frame, until caught up
         self.executor = ThreadPoolExecutor(config.resync_concurrency + 2, "mempool-http")
         self._mode: str | None = None
         self._resync_reason: str | None = None
@@ -128,6 +133,7 @@ class MempoolFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the backend until `stop` is set."""
+        self.resume_after = await run_orm(previous_last_message)
         await run_orm(store_stats, self.stats)  # "connecting", for the health check
         self.pending_whales = await run_orm(store.pending_txids)
         helpers = [
@@ -181,8 +187,7 @@ class MempoolFeed:
                 self.stats.connected, self.stats.connected_since = True, time.time()
                 self.last_sequence = None
                 log.info("feed_connected", url=url)
-                reason = "reconnect" if self.has_baseline else "start"
-                sync = asyncio.create_task(self._sync(reason))
+                sync = asyncio.create_task(self._sync(self._sync_reason()))
                 await self._read(socket, stop)
         except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
             self._note_disconnect(_why(exc))
@@ -195,6 +200,11 @@ class MempoolFeed:
                 await asyncio.gather(sync, return_exceptions=True)
         self.stats.connected = False
         return self.stats.last_message_at != received_before
+
+    def _sync_reason(self) -> str:
+        if self.has_baseline:
+            return "reconnect"
+        return "start" if self.resume_after is None else "restart"
 
     def _note_disconnect(self, reason: str) -> None:
         self.stats.last_error = reason  # redacted when logged and when stored
@@ -262,6 +272,9 @@ class MempoolFeed:
         if tx.txid in self.seen:
             return tx.txid
         self.seen.add(tx.txid)
+        if self._seen_by_previous_run(tx.first_seen):
+            self.stats.processed += 1
+            return tx.txid
         usd_price, usd_source = self.market.usd_price()
         alert = detect(
             tx,
@@ -280,6 +293,14 @@ class MempoolFeed:
                 await publish(event_for(row, ALERT))
         self.stats.processed += 1
         return tx.txid
+
+    def _seen_by_previous_run(self, first_seen: float | None) -> bool:
+        """Whether the previous run of the worker had this transaction in a frame already."""
+        return (
+            self.resume_after is not None
+            and first_seen is not None
+            and first_seen < self.resume_after - RESUME_MARGIN_SECONDS
+        )
 
     async def _replaced(self, old: str, by: str | None) -> None:
         self.seen.discard(old)
@@ -337,17 +358,25 @@ class MempoolFeed:
     async def resync(self, reason: str) -> set[str]:
         """Catch up with the mempool; the txids it lists.
 
-        The first sync of a feed only takes the mempool's txids as seen; later ones fetch every
-        unseen transaction, a few at a time, each processed as soon as it arrives.
+        The first sync of a fresh worker only takes the mempool's txids as seen; later ones, and
+        the first one of a worker that ran before, fetch every unseen transaction, a few at a time,
+        each processed as soon as it arrives.
         """
         self._added_during_resync = set()
         txids = await self._in_pool(self.transactions.mempool_txids)
         listed = set(txids)
-        if not self.has_baseline:
+        if not self.has_baseline and self.resume_after is None:
             self.seen |= listed
             self.has_baseline = True
             log.info("feed_baseline", reason=reason, mempool_size=len(listed))
             return listed
+        if not self.has_baseline:
+            self.has_baseline = True
+            log.info(
+                "feed_resume",
+                previous_last_message=_iso(self.resume_after),
+                mempool_size=len(listed),
+            )
         self.stats.resyncs += 1
         unseen = [txid for txid in txids if txid not in self.seen]
         progress = {"looked_at": 0, "fetched": 0}
@@ -376,6 +405,8 @@ class MempoolFeed:
                 "feed_resync_incomplete", total=len(unseen), timeout_s=self.config.resync_timeout
             )
             self._resync_reason = "incomplete resync"
+        else:
+            self.resume_after = None  # caught up: every transaction of the mempool was looked at
         finally:
             reporter.cancel()
         self.seen = (self.seen & listed) | self._added_during_resync
@@ -474,6 +505,10 @@ class MempoolFeed:
             if time.monotonic() - last_log >= self.config.stats_log_interval:
                 last_log = time.monotonic()
                 log.info("feed_stats", **self.stats.log_fields(time.time()))
+
+
+def _iso(unix: float | None) -> str | None:
+    return None if unix is None else datetime.fromtimestamp(unix, UTC).isoformat()
 
 
 def _why(exc: BaseException) -> str:

@@ -66,5 +66,11 @@ def store_stats(stats: FeedStats, now: datetime | None = None) -> None:
     )
 
 
+def previous_last_message() -> float | None:
+    """When the stored feed (a previous run of the worker) last heard the backend, unix seconds."""
+    row = FeedStatus.objects.filter(id=FeedStatus.SINGLETON_ID).first()
+    return None if row is None or row.last_message_at is None else row.last_message_at.timestamp()
+
+
 def _dt(unix: float | None) -> datetime | None:
     return None if unix is None else datetime.fromtimestamp(unix, UTC)

@@ -4,6 +4,8 @@ for drops and replacements, restarts with a catch-up frame, esplora mode)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -97,6 +99,33 @@ async def test_the_backends_restart_catch_up_loses_no_whale(simulator, published
     assert published.of_type("whale_alert")[1]["data"]["txid"] == arrived["txid"]
     assert await status_of(pending["txid"]) == AlertStatus.CONFIRMED
     assert any("1009" in line["reason"] for line in json_logs.events("feed_disconnected"))
+
+
+async def test_a_restarted_worker_alerts_the_whales_that_arrived_while_it_was_stopped(
+    simulator, published, json_logs
+):
+    """The first run takes the mempool as it finds it; the next run catches up: what arrived
+    while no worker ran is alerted, what the first run saw (by the backend's first-seen time) is
+    not, and nothing is alerted twice."""
+    long_ago = time.time() - 7200
+    before_first_run = whale(first_seen=long_ago)
+    simulator.add_quietly(before_first_run)
+    live = whale()
+    async with running_feed(simulator):
+        await simulator.add(live)
+        await eventually(lambda: published.of_type("whale_alert"))
+    while_stopped, seen_long_before = whale(btc=321), whale(btc=432, first_seen=long_ago)
+    simulator.add_quietly(while_stopped, seen_long_before, minnow())
+    async with running_feed(simulator) as feed:
+        await eventually(lambda: feed.resume_after is None)
+        await eventually(lambda: len(published.of_type("whale_alert")) == 2)
+    alerted = [alert["data"]["txid"] for alert in published.of_type("whale_alert")]
+    assert alerted == [live["txid"], while_stopped["txid"]]
+    assert await stored(seen_long_before["txid"]) is None
+    assert await stored(before_first_run["txid"]) is None
+    [baseline] = json_logs.events("feed_baseline")
+    [resume] = json_logs.events("feed_resume")
+    assert (baseline["reason"], resume["mempool_size"]) == ("start", 5)
 
 
 async def test_a_restart_catch_up_within_the_limit_is_read_as_it_is(simulator, published):
