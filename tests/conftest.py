@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +26,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "django_user_model",
         }:
             item.add_marker(pytest.mark.app_db)
+
+
+MIDNIGHT_MARGIN_SECONDS = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _one_utc_day() -> None:
+    """Many tests are about "today" and "yesterday" (UTC): a test that would start in the last
+    minute of a UTC day waits for the next one, so that its day does not change under it."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    left = (midnight - now).total_seconds()
+    if left < MIDNIGHT_MARGIN_SECONDS:
+        time.sleep(left + 1)
 
 
 @pytest.fixture

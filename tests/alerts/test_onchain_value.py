@@ -21,22 +21,20 @@ from prices.store import ProvisionalRecord, open_writer, snapshot_dir
 from tests.alerts.helpers import eventually, running_feed, stored_alert, whale
 from tests.prices.builders import day_record, invalid
 
-TODAY = utc_today()
-
 
 @pytest.fixture
 def price_store(tmp_path: Path, settings) -> Path:
     """A price store whose latest valid day is yesterday at 95,000 USD."""
     settings.DUCKDB_PATH = tmp_path / "prices.duckdb"
     with open_writer() as writer:
-        writer.save_day(day_record(TODAY - timedelta(days=2), 93_000.0), [])
-        writer.save_day(day_record(TODAY - timedelta(days=1), 95_000.0), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=2), 93_000.0), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=1), 95_000.0), [])
     return settings.DUCKDB_PATH
 
 
 def provisional(price: float, valid: bool = True) -> ProvisionalRecord:
     return ProvisionalRecord(
-        date=TODAY,
+        date=utc_today(),
         block_count=30,
         block_first=900_000,
         block_last=900_029,
@@ -70,11 +68,11 @@ def test_only_a_valid_day_of_the_last_week_counts(tmp_path: Path, settings) -> N
     settings.DUCKDB_PATH = tmp_path / "prices.duckdb"
     assert oracle_price_usd() is None  # nothing published yet
     with open_writer() as writer:
-        writer.save_day(day_record(TODAY - timedelta(days=8), 90_000.0), [])
-        writer.save_day(invalid(day_record(TODAY - timedelta(days=1), 9_000.0)), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=8), 90_000.0), [])
+        writer.save_day(invalid(day_record(utc_today() - timedelta(days=1), 9_000.0)), [])
     assert oracle_price_usd() is None
     with open_writer() as writer:
-        writer.save_day(day_record(TODAY - timedelta(days=7), 91_000.0), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=7), 91_000.0), [])
     assert oracle_price_usd() == 91_000.0
 
 

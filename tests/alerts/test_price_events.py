@@ -4,7 +4,7 @@ the hub's watch of the price store; without it, none."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,18 +17,17 @@ from prices.store import ProvisionalRecord, open_writer, utc_now
 from tests.alerts.helpers import connect_ws, frame_of_type, next_frame, subscriber
 from tests.prices.builders import day_record
 
-TODAY = utc_today()
-
 
 @pytest.fixture
 def price_store(tmp_path: Path, settings) -> Path:
     settings.DUCKDB_PATH = tmp_path / "prices.duckdb"
     with open_writer() as writer:
-        writer.save_day(day_record(TODAY - timedelta(days=2), 93_000.0), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=2), 93_000.0), [])
     return settings.DUCKDB_PATH
 
 
-def provisional(blocks: int, price: float | None, day=TODAY) -> ProvisionalRecord:
+def provisional(blocks: int, price: float | None, day: date | None = None) -> ProvisionalRecord:
+    day = day or utc_today()
     return ProvisionalRecord(
         date=day,
         block_count=blocks,
@@ -54,7 +53,9 @@ def save_provisional(record: ProvisionalRecord) -> None:
 
 
 def save_day(price: float, computed_at: datetime | None = None) -> None:
-    record = day_record(TODAY - timedelta(days=1), price, computed_at=computed_at or utc_now())
+    record = day_record(
+        utc_today() - timedelta(days=1), price, computed_at=computed_at or utc_now()
+    )
     with open_writer() as writer:
         writer.save_day(record, [])
 
@@ -73,11 +74,11 @@ def test_the_watch_reports_what_changed_after_its_first_look(price_store: Path) 
     save_day(95_000.0)
     [event] = watch.poll()
     assert event.kind == PRICE_DAY
-    assert f'"timestamp":"{TODAY - timedelta(days=1)}"' in event.frame
+    assert f'"timestamp":"{utc_today() - timedelta(days=1)}"' in event.frame
     assert '"utxoracle_price":95000.0' in event.frame
 
     save_provisional(provisional(3, None))  # not formed: nothing to tell
-    save_provisional(provisional(40, 94_400.0, day=TODAY - timedelta(days=1)))  # not today
+    save_provisional(provisional(40, 94_400.0, day=utc_today() - timedelta(days=1)))  # not today
     assert watch.poll() == []
 
 
@@ -86,13 +87,15 @@ def test_days_saved_out_of_the_order_of_their_stamps_are_all_told(price_store: P
     watch.poll()
     now = utc_now()
     with open_writer() as writer:  # two writers: the later stamp lands first
-        writer.save_day(day_record(TODAY - timedelta(days=3), 92_000.0, computed_at=now), [])
+        writer.save_day(day_record(utc_today() - timedelta(days=3), 92_000.0, computed_at=now), [])
     assert [e.kind for e in watch.poll()] == [PRICE_DAY]
     with open_writer() as writer:
         earlier = now - timedelta(seconds=20)
-        writer.save_day(day_record(TODAY - timedelta(days=4), 91_000.0, computed_at=earlier), [])
+        writer.save_day(
+            day_record(utc_today() - timedelta(days=4), 91_000.0, computed_at=earlier), []
+        )
     [event] = watch.poll()
-    assert f'"timestamp":"{TODAY - timedelta(days=4)}"' in event.frame
+    assert f'"timestamp":"{utc_today() - timedelta(days=4)}"' in event.frame
     assert watch.poll() == []
 
 
@@ -119,11 +122,11 @@ async def test_subscribers_asking_for_prices_get_them_and_the_others_do_not(
     await database_sync_to_async(save_provisional)(provisional(30, 94_321.0))
     today = await frame_of_type(wanting, PRICE_TODAY, timeout=10)
     assert today["data"]["price"] == 94_321.0 and today["data"]["block_count"] == 30
-    assert today["data"]["date"] == TODAY.isoformat()
+    assert today["data"]["date"] == utc_today().isoformat()
     assert today["timestamp"].endswith("Z")
     await database_sync_to_async(save_day)(95_500.0)
     day = await frame_of_type(wanting, PRICE_DAY, timeout=10)
-    assert day["data"]["timestamp"] == (TODAY - timedelta(days=1)).isoformat()
+    assert day["data"]["timestamp"] == (utc_today() - timedelta(days=1)).isoformat()
     assert day["data"]["utxoracle_price"] == 95_500.0 and day["data"]["is_valid"] is True
 
     await plain.send_json_to({"type": "ping"})

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from prices.selectors import utc_today
 from simulators.chain import ChainParams, Faults, SimulatedChain, SimulatorServer
 from tests.prices.helpers import GOLDEN_PARAMS
-from tests.prices.upstreams import MempoolStub, recent_chain
+from tests.prices.upstreams import CHAIN_DAYS, MempoolStub, recent_chain
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +64,24 @@ def store_file(tmp_path: Path, settings) -> Path:
 
 
 @pytest.fixture(scope="session")
-def chain_server(serve: Callable[..., SimulatorServer]) -> SimulatorServer:
+def serve_recent(serve: Callable[..., SimulatorServer]) -> Callable[..., SimulatorServer]:
+    """Serve `recent_chain(days, **overrides)`: one server per UTC day and arguments, so that a
+    test started after midnight gets a chain that ends on its own yesterday."""
+    servers: dict[tuple, SimulatorServer] = {}
+
+    def start(days: int = CHAIN_DAYS, **overrides: Any) -> SimulatorServer:
+        key = (utc_today(), days, tuple(sorted(overrides.items())))
+        if key not in servers:
+            servers[key] = serve(recent_chain(days, **overrides))
+        return servers[key]
+
+    return start
+
+
+@pytest.fixture
+def chain_server(serve_recent: Callable[..., SimulatorServer]) -> SimulatorServer:
     """The simulated chain of the last CHAIN_DAYS complete days (ending yesterday, UTC)."""
-    return serve(recent_chain())
+    return serve_recent()
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from tests.prices.builders import block_records, day_record, invalid
 pytestmark = pytest.mark.django_db
 SERIES = "/admin/prices/priceseries/"
 BACKFILL = SERIES + "backfill/"
-TODAY = selectors.utc_today()
 
 
 def ago(days: int):
-    return TODAY - timedelta(days=days)
+    return selectors.utc_today() - timedelta(days=days)
 
 
 @pytest.fixture

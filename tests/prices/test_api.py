@@ -23,11 +23,9 @@ from prices.store import SNAPSHOT_POINTER, migrate, open_writer, snapshot_dir
 from tests.prices.builders import block_records, day_record, invalid
 from tests.prices.openapi_check import check_response
 
-TODAY = utc_today()
-
 
 def ago(days: int):
-    return TODAY - timedelta(days=days)
+    return utc_today() - timedelta(days=days)
 
 
 @pytest.fixture
@@ -38,7 +36,7 @@ def series(store_file: Path) -> dict:
         1: day_record(ago(1), 64_000.0),
         2: invalid(day_record(ago(2), 9_000.0)),
         4: day_record(ago(4), 62_000.0, exchange_price=None),
-        0: day_record(TODAY, 65_000.0),
+        0: day_record(utc_today(), 65_000.0),
     }
     for days in range(5, 10):
         records[days] = day_record(ago(days), 60_000.0 + days, exchange_price=60_600.0 + days)
@@ -72,7 +70,7 @@ def test_latest_gives_the_most_recent_row_with_the_earlier_field_names(
     assert response.status_code == 200
     record = series[0]
     assert body == {
-        "timestamp": TODAY.isoformat(),
+        "timestamp": utc_today().isoformat(),
         "utxoracle_price": 65_000.0,
         "mempool_price": record.exchange_price,
         "confidence": record.confidence,
@@ -87,11 +85,11 @@ def test_latest_gives_the_most_recent_row_with_the_earlier_field_names(
 
 
 def test_answers_follow_each_published_snapshot(client: Client, series: dict) -> None:
-    assert get(client, "/api/prices/latest")[1]["timestamp"] == TODAY.isoformat()
+    assert get(client, "/api/prices/latest")[1]["timestamp"] == utc_today().isoformat()
     _, before = get(client, "/api/prices/historical", days="3")
     with open_writer() as writer:
         writer.save_day(day_record(ago(3), 61_000.0), [])
-        writer.save_day(day_record(TODAY + timedelta(days=1), 66_000.0), [])
+        writer.save_day(day_record(utc_today() + timedelta(days=1), 66_000.0), [])
     assert get(client, "/api/prices/latest")[1]["utxoracle_price"] == 66_000.0
     _, after = get(client, "/api/prices/historical", days="3")
     assert [e["timestamp"] for e in after] == [
@@ -121,8 +119,10 @@ def test_historical_by_days_and_by_dates(client: Client, series: dict) -> None:
         client, "/api/prices/historical", start=ago(9).isoformat(), end=ago(8).isoformat()
     )
     assert [e["timestamp"] for e in body] == [ago(9).isoformat(), ago(8).isoformat()]
-    _, body = get(client, "/api/prices/historical", start=TODAY.isoformat(), end=TODAY.isoformat())
-    assert [e["timestamp"] for e in body] == [TODAY.isoformat()]
+    _, body = get(
+        client, "/api/prices/historical", start=utc_today().isoformat(), end=utc_today().isoformat()
+    )
+    assert [e["timestamp"] for e in body] == [utc_today().isoformat()]
 
 
 def test_historical_as_csv(client: Client, series: dict) -> None:

@@ -17,16 +17,14 @@ from prices.ingestion import PriceIngestion
 from prices.today import TodayTracker
 from prices.validity import ValidityRules
 from simulators.chain import SimulatedChain, SimulatorServer
-from tests.prices.upstreams import MempoolStub, recent_chain
+from tests.prices.upstreams import MempoolStub
 from tests.support import capture_json_logs, eventually, free_port
 
-TODAY = selectors.utc_today()
 
-
-@pytest.fixture(scope="module")
-def server(serve: Callable[..., SimulatorServer]) -> SimulatorServer:
+@pytest.fixture
+def server(serve_recent: Callable[..., SimulatorServer]) -> SimulatorServer:
     """Yesterday and the day before, then blocks of today as far as the tests move the tip."""
-    return serve(recent_chain(days=2, seed=21, txs_per_block=30))
+    return serve_recent(days=2, seed=21, txs_per_block=30)
 
 
 @pytest.fixture
@@ -44,7 +42,9 @@ def todays_heights(chain: SimulatedChain, count: int) -> list[int]:
     first = chain.last_day_end + 1
     heights = list(range(first, first + count))
     chain.tip = heights[-1]
-    assert {datetime.fromtimestamp(chain.block_time(h), UTC).date() for h in heights} == {TODAY}
+    assert {datetime.fromtimestamp(chain.block_time(h), UTC).date() for h in heights} == {
+        selectors.utc_today()
+    }
     return heights
 
 
@@ -56,16 +56,16 @@ def test_the_day_is_shown_from_the_minimum_block_count_and_follows_the_tip(
     tracker = TodayTracker()
 
     chain.tip = heights[4]
-    forming = tracker.update(TODAY)
-    assert (forming.date, forming.block_count, forming.price) == (TODAY, 5, None)
+    forming = tracker.update(selectors.utc_today())
+    assert (forming.date, forming.block_count, forming.price) == (selectors.utc_today(), 5, None)
     assert (forming.block_first, forming.block_last) == (heights[0], heights[4])
     answer = client.get("/api/prices/today")
     assert answer.status_code == 404
     assert "5 block(s) of" in answer.json()["detail"] and "shown from 12" in answer.json()["detail"]
-    assert tracker.update(TODAY) is None  # no new block: nothing to save
+    assert tracker.update(selectors.utc_today()) is None  # no new block: nothing to save
 
     chain.tip = heights[35]
-    record = tracker.update(TODAY)
+    record = tracker.update(selectors.utc_today())
     assert record.block_count == 36 and record.is_valid
     assert record.price == pytest.approx(chain.price_at(heights[18]), rel=0.003)
     assert record.last_block_time == datetime.fromtimestamp(
@@ -73,10 +73,10 @@ def test_the_day_is_shown_from_the_minimum_block_count_and_follows_the_tip(
     ).replace(tzinfo=None)
     body = client.get("/api/prices/today").json()
     assert body["price"] == record.price and body["block_count"] == 36
-    assert body["provisional"] is True and body["date"] == TODAY.isoformat()
+    assert body["provisional"] is True and body["date"] == selectors.utc_today().isoformat()
 
     chain.tip = heights[39]
-    moved = tracker.update(TODAY)
+    moved = tracker.update(selectors.utc_today())
     assert moved.block_count == 40 and moved.price != record.price
     assert client.get("/api/prices/today").json()["block_count"] == 40
 
@@ -84,7 +84,7 @@ def test_the_day_is_shown_from_the_minimum_block_count_and_follows_the_tip(
 def test_the_output_minimum_is_taken_pro_rata(store_file: Path, chain: SimulatedChain) -> None:
     chain.tip = todays_heights(chain, 24)[-1]
     rules = ValidityRules(min_usd=10_000, max_usd=500_000, min_outputs=1_000_000, max_deviation=0.2)
-    record = TodayTracker(rules=rules).update(TODAY, min_blocks=12)
+    record = TodayTracker(rules=rules).update(selectors.utc_today(), min_blocks=12)
     assert record.block_count == 24 and not record.is_valid
     assert record.invalid_reason == f"{record.output_count} outputs, fewer than 166667"
 
@@ -92,7 +92,7 @@ def test_the_output_minimum_is_taken_pro_rata(store_file: Path, chain: Simulated
 def test_the_final_row_replaces_the_provisional_one(
     store_file: Path, chain: SimulatedChain, mempool: MempoolStub
 ) -> None:
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = selectors.utc_today() - timedelta(days=1)
     tracker = TodayTracker()
     tracker.update(yesterday, min_blocks=12)  # as it stood before midnight
     assert selectors.provisional_record().block_count == 144
