@@ -39,7 +39,7 @@ def csp_violations(driver: Any) -> list[str]:
     ]
 
 
-def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 20.0) -> Any:
+def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 60.0) -> Any:
     """Poll `condition(driver)` every 0.1 s until it is truthy; its value."""
     from selenium.webdriver.support.wait import WebDriverWait
 

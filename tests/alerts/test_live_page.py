@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -93,3 +94,11 @@ def _apply_min_btc(driver, value: str) -> None:
     field.clear()
     field.send_keys(value)
     driver.find_element(By.CSS_SELECTOR, "#filters button").click()
+    wait_for(driver, lambda d: filters_in_force(d).get("min_btc") == float(value))
+
+
+def filters_in_force(driver) -> dict:
+    """The filters the server confirmed last (`subscribed`), as the page keeps them."""
+    return json.loads(
+        driver.find_element(By.ID, "live-status").get_attribute("data-filters") or "{}"
+    )

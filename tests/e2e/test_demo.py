@@ -164,7 +164,7 @@ def get_json(demo: Demo, path: str) -> tuple[int, dict]:
     return answer.status_code, answer.json()
 
 
-def wait_for_yesterday(demo: Demo, timeout: float = 180) -> dict:
+def wait_for_yesterday(demo: Demo, timeout: float = 600) -> dict:
     """The latest day once it is yesterday: the live chain completes it after the demo starts."""
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     deadline = time.monotonic() + timeout

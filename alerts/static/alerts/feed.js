@@ -121,6 +121,9 @@
           newest = Math.max(newest, frame.last_alert_id);
           setStatus("live", "live");
           subscribe(lastId === null ? newest - options.recent : lastId);
+        } else if (frame.type === "subscribed") {
+          // The filters in force from here on (data-filters on the status element).
+          options.status.dataset.filters = JSON.stringify(frame.filters);
         } else if (frame.type === "whale_alerts") {
           frame.alerts.forEach(handle);
         } else if (frame.type === "whale_alert" || frame.type === "whale_update") {
