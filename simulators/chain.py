@@ -30,8 +30,9 @@ independent of one another (no proof of work is simulated).
 
 The tip is where the chain ends for its clients; it may move. `Miner` grows it while the server
 runs (`--mine-every`): from a few blocks before the end of the last day, one block every few seconds
-until the chain reaches the present, then one as each block's time comes, so that a day completes
-and the next one forms while a demo runs. Tests move `SimulatedChain.tip` themselves.
+until the chain reaches the present (and at least until the last day can be priced, even in the
+first hour of a UTC day), then one as each block's time comes, so that a day completes and the next
+one forms while a demo runs. Tests move `SimulatedChain.tip` themselves.
 
 `network` switches what the node says it is (`main`, `test`, `testnet4`, `signet`, `regtest`) for
 the tests of the network check. `Faults` injects failures for tests and demos. Run it with
@@ -240,6 +241,13 @@ class SimulatedChain:
         return self._day_prices[index]
 
     @property
+    def complete_height(self) -> int:
+        """The tip at which the chain's last day can be priced: its end and 6 more blocks (the
+        oracle's confirmations) on top of the next day's first block. In the first hour of a UTC
+        day these blocks are ahead of the clock, by at most 70 minutes (Bitcoin accepts 2 hours)."""
+        return self.last_day_end + 7
+
+    @property
     def last_day_end(self) -> int:
         """The height of the last block of the chain's last day."""
         return self.params.base_height + LEAD_BLOCKS + self.params.days * BLOCKS_PER_DAY - 1
@@ -436,9 +444,12 @@ class Miner:
     time, never past the block whose time has come (`height_due`), so a chain that starts behind
     the clock catches up quickly and then follows it at one block every ten minutes."""
 
-    def __init__(self, chain: SimulatedChain, seconds_per_block: float) -> None:
+    def __init__(
+        self, chain: SimulatedChain, seconds_per_block: float, ahead_to: int | None = None
+    ) -> None:
         self.chain = chain
         self.seconds_per_block = seconds_per_block
+        self.ahead_to = ahead_to  # a height it may reach before its time (see `complete_height`)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="miner", daemon=True)
 
@@ -453,7 +464,7 @@ class Miner:
 
     def mine_once(self, now: float) -> bool:
         """Add one block when one is due at `now`; whether it did."""
-        if self.chain.tip >= self.chain.height_due(now):
+        if self.chain.tip >= max(self.chain.height_due(now), self.ahead_to or 0):
             return False
         self.chain.tip += 1
         self.chain.block_hash(self.chain.tip)  # generated now rather than on a client's request
@@ -512,7 +523,9 @@ class SimulatorServer:
         mine_every: float | None = None,
     ) -> None:
         self.chain = chain
-        self.miner = None if mine_every is None else Miner(chain, mine_every)
+        self.miner = None
+        if mine_every is not None:
+            self.miner = Miner(chain, mine_every, ahead_to=chain.complete_height)
         self.faults = faults or Faults()
         self.genesis = {chain: block for block, chain in GENESIS_HASHES.items()}[network]
         self.network = network
@@ -867,7 +880,8 @@ def server_from_args(argv: list[str] | None = None) -> SimulatorServer:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="grow the tip: a block every SECONDS until it reaches the present, then in time",
+        help="grow the tip: a block every SECONDS until it reaches the present (at least until the"
+        " last day can be priced), then in time",
     )
     parser.add_argument(
         "--start-behind",

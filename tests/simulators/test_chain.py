@@ -315,6 +315,19 @@ def test_the_miner_catches_up_with_the_clock_then_follows_it() -> None:
     assert chain.block_time(chain.tip) <= later + 300  # at most its jitter ahead of the clock
 
 
+def test_the_miner_completes_the_last_day_even_in_the_first_hour_of_the_next() -> None:
+    chain = SimulatedChain(SMALL)
+    end = chain.last_day_end
+    just_after_midnight = chain.block_time(end + 1) - 200  # one block of the new day is due
+    chain.tip = end - 3
+    miner = Miner(chain, seconds_per_block=1.0, ahead_to=chain.complete_height)
+    mined = [miner.mine_once(just_after_midnight) for _ in range(12)]
+    assert mined == [True] * 10 + [False] * 2
+    assert chain.tip == chain.complete_height == end + 7
+    ahead = chain.block_time(chain.tip) - just_after_midnight
+    assert 0 < ahead <= 2 * 3600  # within Bitcoin's rule for block times
+
+
 def test_a_mining_server_grows_its_tip() -> None:
     server = server_from_args(
         ["--port", "0", "--days", "2", "--txs-per-block", "20", "--mine-every", "0.05",
