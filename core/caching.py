@@ -5,7 +5,7 @@ representation), a `Last-Modified` and a `Cache-Control` saying who may keep it 
 A request's preconditions are evaluated as RFC 9110 §13.2.2 orders them, by Django's
 `get_conditional_response`: `If-Match`, `If-Unmodified-Since`, then `If-None-Match`, and
 `If-Modified-Since` only on GET/HEAD without `If-None-Match`. A fresh copy in the client's cache
-gets `304 Not Modified` with an empty body and the same validators, `Cache-Control` and `Vary`;
+gets `304 Not Modified` with an empty body and the same validators and `Cache-Control`;
 a failed `If-Match` gets 412 with the JSON error body. `Last-Modified` has whole seconds only, so
 two changes within one second look alike to `If-Modified-Since`; the ETag tells them apart.
 
@@ -15,7 +15,6 @@ Answers to requests that need credentials are `private, no-store`: no shared cac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -64,13 +63,10 @@ def conditional(
     response: HttpResponse,
     validators: Validators,
     control: str,
-    vary: Iterable[str] = (),
 ) -> HttpResponse:
     """The response with its caching headers and validators, or the 304/412 its preconditions
     call for. Only a success (2xx) carries validators and is evaluated."""
     response["Cache-Control"] = control
-    if vary:
-        response["Vary"] = ", ".join(vary)
     if not 200 <= response.status_code < 300:
         return response
     response["ETag"] = validators.etag
