@@ -18,15 +18,16 @@ from alerts.api import alert_resource, check_txid, whale_query
 from alerts.models import WhaleAlert
 from alerts.routing import WEBSOCKET_PATH
 from core.api import ApiError, api_view, not_found
+from core.caching import private
 
 
 def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A GET/HEAD JSON endpoint that answers 401 unless the request carries
-    `Authorization: Bearer <active token>`."""
+    `Authorization: Bearer <active token>`; no cache keeps its answers (`private, no-store`)."""
 
     @api_view()
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
         except tokens.TokenRejected as exc:
@@ -34,6 +35,10 @@ def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
             return response
         return view(request, *args, **kwargs)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return private(checked(request, *args, **kwargs))
 
     return wrapped
 

@@ -4,6 +4,13 @@ short, fully asynchronous one for machines (/health, /api/).
 Django's standard middleware run their synchronous hooks from async code by handing them to a
 thread, 30-40 hand-offs per request; the JSON endpoints need none of sessions, CSRF, messages or
 authentication, so they skip them and keep only what every response needs.
+
+Django also gives each request a thread of its own for its synchronous work (asgiref's
+`ThreadSensitiveContext`): a new thread started and joined per request, even when only Django's
+`request_started` and `request_finished` signals need it. The machine endpoints' synchronous work
+is short (those signals, the whale endpoints' queries), so it shares Django's one synchronous
+thread instead, the rule `core.db.run_orm` follows; slow or blocking work (health probes, store
+reads of a new snapshot) runs in worker threads of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ from django.core.handlers.asgi import ASGIHandler
 
 
 class MachineEndpointsHandler(ASGIHandler):
-    """Django's ASGI handler built with MACHINE_MIDDLEWARE instead of MIDDLEWARE."""
+    """Django's ASGI handler built with MACHINE_MIDDLEWARE instead of MIDDLEWARE, whose requests
+    share Django's synchronous thread instead of starting one each (see the module docstring)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # Django reads the list from settings; swap it in for this handler's construction only

@@ -51,6 +51,43 @@ def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]
     }
 
 
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+def cacheable(operation: dict[str, Any], freshness: str) -> dict[str, Any]:
+    """Document an operation's HTTP caching (`core.caching`): its conditional request headers,
+    the validators and Cache-Control of its 200 (`freshness` says how long it stays fresh) and
+    its 304."""
+    operation.setdefault("parameters", []).extend(
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": description,
+        }
+        for name, description in (
+            ("If-None-Match", "ETags of copies the client holds: 304 when one is current."),
+            (
+                "If-Modified-Since",
+                "An HTTP date: 304 when nothing changed since (ignored with If-None-Match).",
+            ),
+        )
+    )
+    validators = {
+        "ETag": _header("Strong validator of this representation."),
+        "Last-Modified": _header("When the data behind it last changed (an HTTP date)."),
+        "Cache-Control": _header(f"`public, max-age=N`: {freshness}"),
+    }
+    operation["responses"]["200"]["headers"] = validators
+    operation["responses"]["304"] = {
+        "description": "Not Modified: the client's copy is current; empty body.",
+        "headers": validators,
+    }
+    return operation
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",

@@ -1,13 +1,17 @@
-"""The health endpoints for monitors: /health, /health/live and /health/ready."""
+"""The health endpoints for monitors: /health (cacheable for its cache window), /health/live and
+/health/ready (never cached)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils.cache import patch_vary_headers
 
 from core.api import BadParameters, api_view, shown
+from core.caching import cache_control
 from health.base import registered_checks
 from health.monitor import get_monitor
 from health.report import (
@@ -20,6 +24,22 @@ from health.report import (
 
 FORMATS = ("legacy", "ietf")
 AsyncView = Callable[[HttpRequest], Awaitable[JsonResponse]]
+
+
+def fresh_for_cache_window(view: AsyncView) -> AsyncView:
+    """`Cache-Control: public, max-age=HEALTH_CACHE_SECONDS` (`no-store` when the cache is off):
+    a cache may reuse the answer as long as the service reuses its check results. The body
+    changes with each request (its timestamp and uptime), so it has no validators. `Vary:
+    Accept`: the Accept header can choose the IETF shape."""
+
+    @wraps(view)
+    async def wrapper(request: HttpRequest) -> JsonResponse:
+        response = await view(request)
+        response["Cache-Control"] = cache_control(settings.HEALTH_CACHE_SECONDS)
+        patch_vary_headers(response, ["Accept"])
+        return response
+
+    return wrapper
 
 
 def no_store(view: AsyncView) -> AsyncView:
@@ -48,7 +68,7 @@ def wants_ietf(request: HttpRequest) -> bool:
     return preferred == IETF_MEDIA_TYPE
 
 
-@no_store
+@fresh_for_cache_window
 @api_view()
 async def health(request: HttpRequest) -> JsonResponse:
     """Every check, the missing price days and the overall status; 503 when unhealthy."""

@@ -1,22 +1,26 @@
 """The price API: its query parameters and its answers, rendered once per published snapshot.
 
 A snapshot never changes, so an answer computed from it stays right until the next one is
-published; `prices.store.per_snapshot` keeps it until then. The key holds everything the answer
-depends on, including the dates a `days=N` window resolves to (so a new UTC day gets new answers).
+published; `prices.store.per_snapshot_async` keeps it until then (a request for a kept answer
+costs no thread and no query). The key holds everything the answer depends on, including the
+dates a `days=N` window resolves to (so a new UTC day gets new answers). Each success carries its
+validators and freshness (`prices.caching`), applied per request by `core.caching`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from core.api import Params, not_found
-from prices import selectors
+from core.caching import Validators, cache_control, conditional
+from prices import caching, selectors
 from prices.serializers import (
     AT_FIELDS,
     BLOCK_FIELDS,
@@ -30,7 +34,7 @@ from prices.serializers import (
     provisional_entry,
     table_csv,
 )
-from prices.store import per_snapshot
+from prices.store import per_snapshot, per_snapshot_async
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
@@ -42,10 +46,12 @@ MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC
 
 @dataclass(frozen=True)
 class Period:
-    """An inclusive range of days asked for."""
+    """An inclusive range of days asked for; `window_of` is the day a `days=N` window was
+    counted back from (None for explicit dates)."""
 
     first: date
     last: date
+    window_of: date | None = None
 
 
 def days_param(params: Params) -> int:
@@ -58,7 +64,7 @@ def period_param(params: Params, today: date) -> Period:
     start, end = params.date("start"), params.date("end")
     if "start" not in params and "end" not in params:
         days = days_param(params)
-        return Period(today - timedelta(days=days), today - timedelta(days=1))
+        return Period(today - timedelta(days=days), today - timedelta(days=1), today)
     if "days" in params:
         params.problem("days", "cannot be given with start and end: give one or the other")
     elif "start" not in params or "end" not in params:
@@ -85,18 +91,48 @@ def timestamp_param(params: Params) -> int:
 
 @dataclass(frozen=True)
 class Answer:
-    """A rendered answer: status, body and media type (plus a download name for files)."""
+    """A rendered answer: status, body and media type (plus a download name for files), and for
+    a success its validators and until when it is fresh (None: it changes with each block)."""
 
     status: int
     body: bytes
     content_type: str = JSON
     filename: str | None = None
+    validators: Validators | None = None
+    fresh_until: datetime | None = None
 
-    def response(self) -> HttpResponse:
+    def response(self, request: HttpRequest) -> HttpResponse:
+        """The HTTP response to `request`: 304 when its cached copy is still this answer."""
         response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
         if self.filename:
             response["Content-Disposition"] = f'attachment; filename="{self.filename}"'
-        return response
+        if self.validators is None:
+            return response
+        age = caching.max_age(self.fresh_until, datetime.now(UTC))
+        return conditional(request, response, self.validators, cache_control(age))
+
+
+async def _kept(
+    key: Hashable,
+    render: Callable[[], Answer],
+    *,
+    window_of: date | None = None,
+    per_block: bool = False,
+) -> Answer:
+    """`render()`'s answer, computed once per snapshot, with its validators and freshness;
+    `window_of` as in `prices.caching.validators`; `per_block` for an answer that changes with
+    each block."""
+
+    def compute() -> Answer:
+        answer = render()
+        if answer.status != 200:
+            return answer
+        state = per_snapshot(("series_state",), selectors.series_state)
+        found = caching.validators(state, answer.content_type, answer.body, window_of)
+        fresh_until = None if per_block else caching.next_day_due(state.latest, datetime.now(UTC))
+        return replace(answer, validators=found, fresh_until=fresh_until)
+
+    return await per_snapshot_async(key, compute)
 
 
 def _json(payload: Any, status: int = 200) -> Answer:
@@ -108,7 +144,7 @@ def _not_found(detail: str) -> Answer:
     return _json(error.body(), error.status)
 
 
-def latest() -> Answer:
+async def latest() -> Answer:
     """The most recent day, or 404 on an empty series."""
 
     def render() -> Answer:
@@ -117,10 +153,10 @@ def latest() -> Answer:
             return _not_found("No prices yet: the series is empty.")
         return _json(entry)
 
-    return per_snapshot(("latest",), render)
+    return await _kept(("latest",), render)
 
 
-def historical(period: Period, output: str) -> Answer:
+async def historical(period: Period, output: str) -> Answer:
     """The stored days of a period, as JSON or CSV."""
 
     def render() -> Answer:
@@ -130,26 +166,28 @@ def historical(period: Period, output: str) -> Answer:
             return Answer(200, price_csv(rows).encode(), CSV, name)
         return Answer(200, selectors.price_entries_json(period.first, period.last).encode())
 
-    return per_snapshot(("historical", period, output), render)
+    return await _kept(("historical", period, output), render, window_of=period.window_of)
 
 
-def comparison(days: int, first: date, last: date) -> Answer:
+async def comparison(days: int, first: date, last: date) -> Answer:
     """Difference statistics over a window."""
-    return per_snapshot(
+    return await _kept(
         ("comparison", days, first, last),
         lambda: _json(comparison_entry(selectors.comparison_stats(first, last), days)),
+        window_of=last + timedelta(days=1),
     )
 
 
-def gaps(days: int, first: date, last: date) -> Answer:
+async def gaps(days: int, first: date, last: date) -> Answer:
     """The days of a window without a valid price."""
-    return per_snapshot(
+    return await _kept(
         ("gaps", days, first, last),
         lambda: _json(gaps_entry(selectors.series_days(first, last), days)),
+        window_of=last + timedelta(days=1),
     )
 
 
-def day(wanted: date, output: str) -> Answer:
+async def day(wanted: date, output: str) -> Answer:
     """A stored day with its blocks (JSON), or its blocks alone (CSV); 404 when not stored."""
 
     def render() -> Answer:
@@ -162,10 +200,10 @@ def day(wanted: date, output: str) -> Answer:
             return Answer(200, table_csv(BLOCK_FIELDS, rows).encode(), CSV, f"blocks-{wanted}.csv")
         return _json(day_entry(entry, blocks, selectors.has_cloud(wanted)))
 
-    return per_snapshot(("day", wanted, output), render)
+    return await _kept(("day", wanted, output), render)
 
 
-def cloud(wanted: date) -> Answer:
+async def cloud(wanted: date) -> Answer:
     """A stored day's price cloud; 404 when the day is not stored or has none."""
 
     def render() -> Answer:
@@ -180,10 +218,10 @@ def cloud(wanted: date) -> Answer:
             )
         return _json(cloud_entry(found, record.utxoracle_price))
 
-    return per_snapshot(("cloud", wanted), render)
+    return await _kept(("cloud", wanted), render)
 
 
-def at(timestamp: int, output: str) -> Answer:
+async def at(timestamp: int, output: str) -> Answer:
     """The block in force at a moment, with its price; 404 when its day is not stored."""
 
     def render() -> Answer:
@@ -201,10 +239,10 @@ def at(timestamp: int, output: str) -> Answer:
             return Answer(200, csv_text.encode(), CSV, f"price-at-{timestamp}.csv")
         return _json(entry)
 
-    return per_snapshot(("at", timestamp, output), render)
+    return await _kept(("at", timestamp, output), render)
 
 
-def today(current: date) -> Answer:
+async def today(current: date) -> Answer:
     """The provisional price of the UTC day in progress; 404 until it has enough blocks."""
 
     def render() -> Answer:
@@ -221,4 +259,4 @@ def today(current: date) -> Answer:
             )
         return _json(provisional_entry(record))
 
-    return per_snapshot(("today", current), render)
+    return await _kept(("today", current), render, window_of=current, per_block=True)

@@ -10,6 +10,7 @@ from core.openapi import (
     NUMBER_OR_NULL,
     TIME,
     body,
+    cacheable,
     error,
     query,
     ref,
@@ -460,5 +461,14 @@ PATHS.update(
         },
     }
 )
+
+_SERIES_FRESHNESS = "until the next day can be stored (its midnight + 6 blocks), from 60 s to 1 h."
+for _path, _item in PATHS.items():
+    cacheable(
+        _item["get"],
+        "PRICE_TODAY_POLL_SECONDS, at least 60 s: it changes with each block."
+        if _path == "/api/prices/today"
+        else _SERIES_FRESHNESS,
+    )
 
 TAGS = [{"name": "prices", "description": "The daily on-chain BTC/USD price series."}]

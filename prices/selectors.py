@@ -107,6 +107,31 @@ def latest_computation() -> datetime | None:
         return cursor.execute("SELECT max(computed_at) FROM daily_prices").fetchone()[0]
 
 
+@dataclass(frozen=True)
+class SeriesState:
+    """What changes whenever a day is added or recomputed: the newest stored day, the number of
+    days and the latest computation (naive UTC; None for an empty series)."""
+
+    latest: date | None
+    days: int
+    computed_at: datetime | None
+
+    def version(self) -> bytes:
+        """The state as bytes, part of every series answer's ETag."""
+        return f"{self.latest}/{self.days}/{self.computed_at}".encode()
+
+
+def series_state() -> SeriesState:
+    """The series' current SeriesState."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return SeriesState(None, 0, None)
+        row = cursor.execute(
+            "SELECT max(date), count(*), max(computed_at) FROM daily_prices"
+        ).fetchone()
+    return SeriesState(*row)
+
+
 def price_entries(first: date, last: date) -> list[tuple]:
     """The stored days from `first` to `last` as rows of PRICE_ENTRY's fields, oldest first."""
     with snapshot_cursor() as cursor:

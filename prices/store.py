@@ -49,6 +49,7 @@ SNAPSHOT_POINTER = "CURRENT"
 _SNAPSHOT_NAME = re.compile(r"^[0-9]{1,24}\.duckdb$")
 _OPEN_ATTEMPTS = 5
 MEMO_SIZE = 256
+MISSING = object()  # no result kept for a key
 T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
@@ -483,8 +484,8 @@ class SnapshotReader:
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._memo_size = memo_size
 
-    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()`'s result for `key`, computed once per published snapshot."""
+    def lookup(self, key: Hashable) -> tuple[str | None, Any]:
+        """(the current snapshot's name, the result kept for `key` from it, or MISSING)."""
         name = _read_pointer(self.directory)
         with self._lock:
             if name != self._memo_name:
@@ -492,13 +493,23 @@ class SnapshotReader:
                 self._memo.clear()
             elif key in self._memo:
                 self._memo.move_to_end(key)
-                return self._memo[key]
-        value = compute()
+                return name, self._memo[key]
+        return name, MISSING
+
+    def remember(self, name: str | None, key: Hashable, value: Any) -> None:
+        """Keep `value` for `key` if it was computed from the snapshot still current."""
         with self._lock:
             if name == self._memo_name:
                 self._memo[key] = value
                 while len(self._memo) > self._memo_size:
                     self._memo.popitem(last=False)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`'s result for `key`, computed once per published snapshot."""
+        name, value = self.lookup(key)
+        if value is MISSING:
+            value = compute()
+            self.remember(name, key, value)
         return value
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
@@ -541,6 +552,30 @@ def _reader(directory: Path) -> SnapshotReader:
 def per_snapshot(key: Hashable, compute: Callable[[], T], path: Path | None = None) -> T:
     """Reuse `compute()`'s result for `key` until a newer snapshot is published."""
     return _reader(snapshot_dir(path or store_path())).memo(key, compute)
+
+
+async def per_snapshot_async(
+    key: Hashable, compute: Callable[[], T], path: Path | None = None
+) -> T:
+    """`per_snapshot` for the event loop: a kept result is returned on the loop (a request then
+    costs no thread); only a new snapshot's first request computes it, in a worker thread."""
+    from asgiref.sync import sync_to_async
+
+    reader = _reader(snapshot_dir(path or store_path()))
+    name, value = reader.lookup(key)
+    if value is MISSING:
+        value = await sync_to_async(compute, thread_sensitive=False)()
+        reader.remember(name, key, value)
+    return value
+
+
+def snapshot_time(path: Path | None = None) -> datetime | None:
+    """When the current snapshot was published (UTC), None before the first: every write
+    publishes one, so nothing in the store changed since."""
+    name = current_snapshot(path)
+    if name is None:
+        return None
+    return datetime.fromtimestamp(int(name.removesuffix(".duckdb")) / 1e9, UTC)
 
 
 @contextmanager

@@ -1,9 +1,10 @@
-"""The price API: thin views that read parameters and return the answers of `prices.api`."""
+"""The price API: thin async views that read parameters and return the answers of `prices.api`
+(a kept answer is served on the event loop, without a thread)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
@@ -13,20 +14,23 @@ from core.api import BadParameters, Params, api_view, legacy_store_unavailable, 
 from prices import api, selectors
 from prices.store import StoreUnavailable
 
-View = Callable[..., HttpResponse]
+AnswerView = Callable[..., Awaitable[api.Answer]]
+View = Callable[..., Awaitable[HttpResponse]]
 
 
-def price_view(view: View) -> View:
-    """A GET/HEAD JSON endpoint of the series: the shared error body, and the earlier service's
-    503 body when the store cannot be read."""
+def price_view(view: AnswerView) -> View:
+    """A GET/HEAD endpoint of the series: its answer with conditional requests and caching
+    headers, the shared error body, and the earlier service's 503 body when the store cannot be
+    read."""
 
     @api_view()
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return view(request, *args, **kwargs)
+            answer = await view(request, *args, **kwargs)
         except StoreUnavailable as exc:
             return legacy_store_unavailable(str(exc))
+        return answer.response(request)
 
     return wrapper
 
@@ -42,57 +46,57 @@ def _date(value: str) -> dt.date:
 
 
 @price_view
-def latest(request: HttpRequest) -> HttpResponse:
-    return api.latest().response()
+async def latest(request: HttpRequest) -> api.Answer:
+    return await api.latest()
 
 
 @price_view
-def historical(request: HttpRequest) -> HttpResponse:
+async def historical(request: HttpRequest) -> api.Answer:
     params = Params(request.GET)
     period = api.period_param(params, selectors.utc_today())
     output = params.choice("format", "json", api.FORMATS)
     params.check()
-    return api.historical(period, output).response()
+    return await api.historical(period, output)
 
 
 @price_view
-def comparison(request: HttpRequest) -> HttpResponse:
+async def comparison(request: HttpRequest) -> api.Answer:
     params = Params(request.GET)
     days = api.days_param(params)
     params.check()
-    return api.comparison(days, *selectors.complete_days(days)).response()
+    return await api.comparison(days, *selectors.complete_days(days))
 
 
 @price_view
-def gaps(request: HttpRequest) -> HttpResponse:
+async def gaps(request: HttpRequest) -> api.Answer:
     params = Params(request.GET)
     days = api.days_param(params)
     params.check()
-    return api.gaps(days, *selectors.complete_days(days)).response()
+    return await api.gaps(days, *selectors.complete_days(days))
 
 
 @price_view
-def day(request: HttpRequest, date: str) -> HttpResponse:
+async def day(request: HttpRequest, date: str) -> api.Answer:
     params = Params(request.GET)
     output = params.choice("format", "json", api.FORMATS)
     wanted = _date(date)
     params.check()
-    return api.day(wanted, output).response()
+    return await api.day(wanted, output)
 
 
 @price_view
-def cloud(request: HttpRequest, date: str) -> HttpResponse:
-    return api.cloud(_date(date)).response()
+async def cloud(request: HttpRequest, date: str) -> api.Answer:
+    return await api.cloud(_date(date))
 
 
 @price_view
-def at(request: HttpRequest) -> HttpResponse:
+async def at(request: HttpRequest) -> api.Answer:
     params = Params(request.GET)
     output = params.choice("format", "json", api.FORMATS)
     timestamp = api.timestamp_param(params)
-    return api.at(timestamp, output).response()
+    return await api.at(timestamp, output)
 
 
 @price_view
-def today(request: HttpRequest) -> HttpResponse:
-    return api.today(selectors.utc_today()).response()
+async def today(request: HttpRequest) -> api.Answer:
+    return await api.today(selectors.utc_today())

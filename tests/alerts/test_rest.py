@@ -49,6 +49,13 @@ def test_list_newest_first(client, auth, alerts):
     assert first["created_at"].endswith("Z")
 
 
+def test_no_cache_keeps_an_answer_that_needed_a_token(client, auth, alerts):
+    for path in ("/api/whales", "/api/whales/summary", f"/api/whales/{'cd' * 32}"):
+        assert client.get(path, **auth)["Cache-Control"] == "private, no-store"
+    refused = client.get("/api/whales")
+    assert refused.status_code == 401 and refused["Cache-Control"] == "private, no-store"
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -41,7 +41,10 @@ async def test_all_ok_is_healthy_with_the_earlier_fields(async_client, stack: Up
     response, _ = await get_health(async_client)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert "no-store" in response["Cache-Control"]
+    assert (
+        response["Cache-Control"] == "public, max-age=5"
+    )  # the cache window (HEALTH_CACHE_SECONDS)
+    assert response["Vary"] == "Accept"
     body = response.json()
     assert set(body) == LEGACY_FIELDS
     assert body["status"] == "healthy"
@@ -185,7 +188,7 @@ async def test_the_ietf_shape_is_served_on_request(
     stack.modes["electrs"] = "500"
     response, _ = await get_health(async_client, path, **headers)
     assert response["Content-Type"] == "application/health+json"
-    assert "no-store" in response["Cache-Control"]
+    assert response["Cache-Control"] == "public, max-age=5" and response["Vary"] == "Accept"
     body = response.json()
     assert_valid_health_json(body, response.status_code)
     assert body["status"] == "warn"
@@ -232,6 +235,16 @@ async def test_odd_query_strings_are_ignored(async_client, stack) -> None:
 async def test_only_get_and_head_are_allowed(async_client, stack) -> None:
     assert (await async_client.post("/health")).status_code == 405
     assert (await async_client.head("/health")).status_code == 200
+
+
+async def test_health_is_not_kept_by_caches_when_its_cache_is_off(
+    async_client, stack, settings
+) -> None:
+    settings.HEALTH_CACHE_SECONDS = 0
+    response, _ = await get_health(async_client)
+    assert response["Cache-Control"] == "no-store"
+    ready = await async_client.get("/health/ready")
+    assert ready["Cache-Control"] == "no-store"
 
 
 async def test_live_touches_nothing(async_client, stack, settings) -> None:
