@@ -57,7 +57,7 @@ def test_the_process_exit_code_and_stdout(tmp_path: Path) -> None:
         DUCKDB_PATH=str(store),
         ELECTRS_URL=refused,
         MEMPOOL_URL=refused,
-        HEALTH_CHECK_TIMEOUT="1",
+        HEALTH_CHECK_TIMEOUT="5",
     )
     stdout, _ = command.process.communicate(timeout=30)
     assert command.process.returncode == 2
