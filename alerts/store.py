@@ -144,6 +144,14 @@ def search_alerts(
     return rows.order_by("id" if since_id is not None else "-id")
 
 
+def count_by_status() -> dict[str, int]:
+    """How many stored alerts are in each status (every status, 0 included)."""
+    counts = {choice: 0 for choice in AlertStatus.values}
+    for row in WhaleAlert.objects.values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts
+
+
 def summary(since: datetime) -> dict[str, object]:
     """Count, total BTC, average fee rate, RBF count and counts by status since a time."""
     rows = WhaleAlert.objects.filter(created_at__gte=since)

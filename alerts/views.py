@@ -23,6 +23,17 @@ from prices.serializers import table_csv
 CSV = "text/csv; charset=utf-8"
 
 
+def bearer_refusal(request: HttpRequest) -> HttpResponse | None:
+    """The 401 answer unless the request carries `Authorization: Bearer <active token>`."""
+    try:
+        tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
+    except tokens.TokenRejected as exc:
+        response = ApiError(401, "unauthorized", f"token {exc.reason}").response()
+        response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
+        return response
+    return None
+
+
 def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A GET/HEAD JSON endpoint that answers 401 unless the request carries
     `Authorization: Bearer <active token>`."""
@@ -30,13 +41,7 @@ def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @api_view()
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
-        except tokens.TokenRejected as exc:
-            response = ApiError(401, "unauthorized", f"token {exc.reason}").response()
-            response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
-            return response
-        return view(request, *args, **kwargs)
+        return bearer_refusal(request) or view(request, *args, **kwargs)
 
     return wrapped
 

@@ -531,6 +531,10 @@ VARIABLES: tuple[Variable, ...] = (
         "Stored whale alerts older than this are deleted by the worker; 0 keeps them forever.",
     ),
     Variable(
+        "METRICS_PUBLIC", "false", boolean(),
+        "`/metrics` answers without a token (for a Prometheus on a trusted network); otherwise it takes a subscriber token like the REST API (`authorization: {credentials: …}` in Prometheus).",
+    ),
+    Variable(
         "HEALTH_CHECK_TIMEOUT", "2", SECONDS,
         "Seconds each health check may take.",
     ),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "health",
     "prices",
     "alerts",
+    "metrics",
     "oracle",
 ]
 
@@ -67,9 +68,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# JSON endpoints for machines skip the session, CSRF, auth and message middleware (see
+# JSON endpoints for machines (and /metrics) skip the session, CSRF, auth and message middleware (see
 # core.endpoints): they take no cookies and answer no forms.
-MACHINE_PATH_PREFIXES = ("/health", "/api/")
+MACHINE_PATH_PREFIXES = ("/health", "/api/", "/metrics")
 MACHINE_MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
