@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "channels",
     "django_structlog",
     "core",
+    "notify",
     "health",
     "prices",
     "alerts",
@@ -160,6 +161,7 @@ WORKER_LOOPS: list[str] = [
     "alerts.feed.loop",
     "alerts.retention.loop",
     "health.sampler.loop",
+    "notify.notifier.loop",
 ]
 
 LOGGING_CONFIG = None

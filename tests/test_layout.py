@@ -15,6 +15,7 @@ from tests.support import ROOT
 # Top to bottom: a package may import itself and those before it, never one after it.
 LAYERS = [
     "core",
+    "notify",
     "health",
     "prices",
     "alerts",
