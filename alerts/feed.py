@@ -66,6 +66,7 @@ from core.upstreams import UpstreamError
 from core.upstreams.esplora import EsploraClient, TxStatus
 from core.upstreams.mempool import BackendInfo, MempoolClient
 from core.worker import Backoff, wait_or_stop
+from notify import messages
 
 log = structlog.get_logger(__name__)
 
@@ -290,6 +291,7 @@ class MempoolFeed:
                 self.stats.whales += 1
                 self.pending_whales.add(row.txid)
                 log.info("whale_detected", txid=row.txid, btc=row.btc_value, alert_id=row.id)
+                messages.whale(row.txid, row.btc_value, row.usd_value, row.fee_rate, row.rbf)
                 await publish(event_for(row, ALERT))
         self.stats.processed += 1
         return tx.txid

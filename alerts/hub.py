@@ -41,6 +41,7 @@ from alerts.limits import SubscriberLimits
 from alerts.price_events import PRICE_POLL_SECONDS, PriceEvent, PriceWatch
 from alerts.protocol import BATCH_MAX_ALERTS
 from core.db import run_orm
+from core.metrics import SUBSCRIBERS
 
 log = structlog.get_logger(__name__)
 
@@ -78,12 +79,16 @@ class AlertHub:
 
     async def join(self, session: Subscriber) -> None:
         async with self._lock:
+            if session not in self.sessions:
+                SUBSCRIBERS.inc()
             self.sessions.add(session)
             if not self._tasks:
                 await self._start()
 
     async def leave(self, session: Subscriber) -> None:
         async with self._lock:
+            if session in self.sessions:
+                SUBSCRIBERS.dec()
             self.sessions.discard(session)
             if not self.sessions and self._tasks:
                 await self._stop()

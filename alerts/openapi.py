@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.api import MAX_BTC, MAX_HOURS, MAX_LIMIT
+from alerts.api import FORMATS, MAX_BTC, MAX_HOURS, MAX_ID, MAX_LIMIT
 from alerts.models import AlertStatus
 from core.openapi import NUMBER_OR_NULL, TIME, TIME_OR_NULL, body, error, query, ref
 
@@ -43,8 +43,15 @@ PATHS: dict[str, Any] = {
     },
     "/api/whales": {
         "get": {
-            "summary": "Recent whale alerts, newest first",
-            "description": "Alerts stored in the last `hours`, filtered." + _AUTH,
+            "summary": "Whale alerts, newest first, a page at a time",
+            "description": (
+                "Alerts stored in the last `hours`, filtered, newest first. While more match,"
+                ' `next` (and a `Link: <…>; rel="next"` header) gives the path and query of'
+                " the next page. `before_id` continues below an id (newest first); `since_id`"
+                " reads forward from an id (oldest first). With a cursor and no `hours`, no time"
+                " window applies. `format=csv` returns the page as CSV (with the `Link` header)."
+                + _AUTH
+            ),
             "operationId": "listWhales",
             "tags": ["alerts"],
             "parameters": [
@@ -65,8 +72,34 @@ PATHS: dict[str, Any] = {
                     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
                     "at most this many results",
                 ),
+                query(
+                    "since_id",
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                    "only alerts with a higher id, oldest first (not with before_id)",
+                ),
+                query(
+                    "before_id",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    "only alerts with a lower id, newest first (not with since_id)",
+                ),
+                query("format", {"enum": list(FORMATS), "default": "json"}, "Output format."),
             ],
-            "responses": {"200": body(ref("WhaleAlertList"), "matching alerts"), **_ERRORS},
+            "responses": {
+                "200": {
+                    "description": "a page of matching alerts",
+                    "headers": {
+                        "Link": {
+                            "description": 'the next page, `<PATH?QUERY>; rel="next"`',
+                            "schema": {"type": "string"},
+                        }
+                    },
+                    "content": {
+                        "application/json": {"schema": ref("WhaleAlertList")},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **_ERRORS,
+            },
         }
     },
     "/api/whales/summary": {
@@ -154,8 +187,15 @@ SCHEMAS: dict[str, Any] = {
     "WhaleAlertList": {
         "type": "object",
         "properties": {
-            "count": {"type": "integer", "description": "all matches (results are limited)"},
+            "count": {
+                "type": "integer",
+                "description": "all matches from the cursor on (results are one page)",
+            },
             "results": {"type": "array", "items": ref("WhaleAlert")},
+            "next": {
+                "type": ["string", "null"],
+                "description": "path and query of the next page; null when no more match",
+            },
         },
     },
     "WhaleSummary": {

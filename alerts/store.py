@@ -117,20 +117,39 @@ def changed_after(since: datetime, limit: int) -> list[WhaleAlert]:
 
 def search_alerts(
     *,
-    since: datetime,
+    since: datetime | None,
     min_btc: float | None = None,
     rbf_only: bool = False,
     status: str | None = None,
+    since_id: int | None = None,
+    before_id: int | None = None,
 ) -> QuerySet[WhaleAlert]:
-    """Alerts stored since a time, newest first, optionally filtered."""
-    rows = WhaleAlert.objects.filter(created_at__gte=since)
+    """Alerts stored since a time (None: any time), optionally filtered; newest first, or oldest
+    first from `since_id` (ids above it); `before_id` keeps the ids below it."""
+    rows = (
+        WhaleAlert.objects.all()
+        if since is None
+        else WhaleAlert.objects.filter(created_at__gte=since)
+    )
+    if since_id is not None:
+        rows = rows.filter(id__gt=since_id)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
     if min_btc is not None:
         rows = rows.filter(value_sats__gte=round(min_btc * SATS_PER_BTC))
     if rbf_only:
         rows = rows.filter(rbf=True)
     if status:
         rows = rows.filter(status=status)
-    return rows.order_by("-id")
+    return rows.order_by("id" if since_id is not None else "-id")
+
+
+def count_by_status() -> dict[str, int]:
+    """How many stored alerts are in each status (every status, 0 included)."""
+    counts = {choice: 0 for choice in AlertStatus.values}
+    for row in WhaleAlert.objects.values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts
 
 
 def summary(since: datetime) -> dict[str, object]:

@@ -14,11 +14,25 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from alerts import store, tokens
-from alerts.api import alert_resource, check_txid, whale_query
+from alerts.api import CSV_FIELDS, alert_resource, check_txid, next_link, whale_query
 from alerts.models import WhaleAlert
 from alerts.routing import WEBSOCKET_PATH
 from core.api import ApiError, api_view, not_found
 from core.caching import private
+from prices.serializers import table_csv
+
+CSV = "text/csv; charset=utf-8"
+
+
+def bearer_refusal(request: HttpRequest) -> HttpResponse | None:
+    """The 401 answer unless the request carries `Authorization: Bearer <active token>`."""
+    try:
+        tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
+    except tokens.TokenRejected as exc:
+        response = ApiError(401, "unauthorized", f"token {exc.reason}").response()
+        response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
+        return response
+    return None
 
 
 def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -28,13 +42,7 @@ def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @api_view()
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            tokens.authenticate(tokens.bearer_token(request.headers.get("Authorization")))
-        except tokens.TokenRejected as exc:
-            response = ApiError(401, "unauthorized", f"token {exc.reason}").response()
-            response["WWW-Authenticate"] = 'Bearer realm="whale alerts"'
-            return response
-        return view(request, *args, **kwargs)
+        return bearer_refusal(request) or view(request, *args, **kwargs)
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -44,16 +52,32 @@ def token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 @token_required
-def whale_list(request: HttpRequest) -> JsonResponse:
+def whale_list(request: HttpRequest) -> HttpResponse:
+    """One page of matching alerts, as JSON or CSV, with a `next` link (also a `Link` header)
+    while more match."""
     query = whale_query(request.GET)
     rows = store.search_alerts(
         since=query.since(timezone.now()),
         min_btc=query.min_btc,
         rbf_only=query.rbf_only,
         status=query.status,
+        since_id=query.since_id,
+        before_id=query.before_id,
     )
-    results = [alert_resource(row) for row in rows[: query.limit]]
-    return JsonResponse({"count": rows.count(), "results": results})
+    fetched = list(rows[: query.limit + 1])
+    page = fetched[: query.limit]
+    more = len(fetched) > query.limit
+    link = next_link(request.path, request.GET, page, query) if more else None
+    results = [alert_resource(row) for row in page]
+    if query.output == "csv":
+        table = [[item[field] for field in CSV_FIELDS] for item in results]
+        response = HttpResponse(table_csv(CSV_FIELDS, table), content_type=CSV)
+        response["Content-Disposition"] = 'attachment; filename="whales.csv"'
+    else:
+        response = JsonResponse({"count": rows.count(), "results": results, "next": link})
+    if link:
+        response["Link"] = f'<{link}>; rel="next"'
+    return response
 
 
 @token_required

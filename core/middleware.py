@@ -19,6 +19,7 @@ from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
 from core.logging import CORRELATION_HEADER, new_correlation_id, sane_correlation_id
+from core.metrics import observe_request
 from core.redaction import redact_query_string
 
 
@@ -51,6 +52,7 @@ class CorrelationIdMiddleware(AsyncMiddleware):
         request.correlation_id = cid  # type: ignore[attr-defined]
         request.started_at = time.perf_counter()  # type: ignore[attr-defined]
         response = await self.get_response(request)
+        observe_request(request, response, time.perf_counter() - request.started_at)
         response[CORRELATION_HEADER] = cid
         return response
 

@@ -4,7 +4,7 @@
 `core.logging` applies it to every log line, tracebacks included) or stored (health samples, the
 feed status, backfill requests): URLs lose their `user:password@` and every configured secret (the
 secret key, the RPC and admin passwords, the database password, the password of any configured
-URL) is replaced by `***`. `core.error_reports` applies it to Django's debug page and error
+URL, the notification URLs of NOTIFY_URLS and their tokens) is replaced by `***`. `core.error_reports` applies it to Django's debug page and error
 reports. `redact_url` and `redact_query_string` shorten one URL or query string for display.
 """
 
@@ -26,6 +26,10 @@ MIN_MASKED_SECRET = 4
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 _SECRET_SETTINGS = ("SECRET_KEY", "BITCOIN_RPC_PASSWORD", "ORACLE_ADMIN_PASSWORD")
 _URL_SETTINGS = ("ELECTRS_URL", "MEMPOOL_URL", "MEMPOOL_WS_URL", "BITCOIN_RPC_URL", "REDIS_URL")
+# An apprise URL may carry its secrets anywhere (`tgram://BOT_TOKEN/CHAT`, `json://user:pw@host`):
+# the whole URL after its scheme is masked, and so is each of its pieces this long or longer.
+MIN_MASKED_URL_PIECE = 12
+_URL_PIECES = re.compile(r"[/?&=@:#,;]+")
 
 
 def redact_url(url: str) -> str:
@@ -72,7 +76,21 @@ def _secret_settings() -> tuple[Any, ...]:
         return ()
     database = settings.DATABASES.get("default", {}).get("PASSWORD")
     named = (getattr(settings, name, None) for name in (*_SECRET_SETTINGS, *_URL_SETTINGS))
-    return (database, *named)
+    notify = getattr(settings, "NOTIFY_URLS", ())
+    return (database, *named, *(piece for url in notify for piece in notify_url_secrets(url)))
+
+
+def notify_url_secrets(url: str) -> list[str]:
+    """What to mask of a notification URL: all of it after the scheme, its password, and each
+    piece of at least MIN_MASKED_URL_PIECE characters (tokens, keys, webhook ids)."""
+    rest = url.split("://", 1)[-1]
+    without_userinfo = redact_text(url).split("://", 1)[-1]  # as it reads once redact_text ran
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    pieces = [part for part in _URL_PIECES.split(rest) if len(part) >= MIN_MASKED_URL_PIECE]
+    return [rest, without_userinfo, *([password] if password else []), *pieces]
 
 
 @lru_cache(maxsize=8)

@@ -57,6 +57,16 @@ def last_success(name: str) -> datetime | None:
     )
 
 
+def latest_samples(names: Iterable[str]) -> dict[str, CheckSample]:
+    """The newest sample of each named check that has one."""
+    found = {}
+    for name in names:
+        sample = CheckSample.objects.filter(check_name=name).order_by("-checked_at").first()
+        if sample is not None:
+            found[name] = sample
+    return found
+
+
 def last_successes(names: Iterable[str]) -> dict[str, datetime]:
     """The last success of each named check that has one."""
     found = {name: last_success(name) for name in names}

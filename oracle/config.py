@@ -37,6 +37,7 @@ from core.redaction import redact_url
 PRICE_SOURCES = ("esplora", "bitcoind")
 LOG_FORMATS = ("json", "console")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+NOTIFY_EVENTS = ("whale", "health", "price_day")
 SECRET_KEY_FILE = "secret_key"
 ENV_FILE = ".env"
 _TRUE = {"1", "true", "yes", "on"}
@@ -308,6 +309,24 @@ def _networks(name: str, value: str | None, loading: Loading) -> tuple[str, ...]
     return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
 
 
+def _notify_urls(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+    """apprise URLs separated by commas or spaces; a bad one is named by its position only (the
+    URLs hold secrets)."""
+    urls = tuple(part for part in re.split(r"[\s,]+", value or "") if part)
+    for position, item in enumerate(urls, 1):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", item):
+            raise ConfigError(
+                name,
+                f"apprise URLs such as json://host/path, separated by commas (#{position} is not)",
+            )
+    return urls
+
+
+def _notify_events(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:
+    expected = f"a comma-separated list of {', '.join(NOTIFY_EVENTS)}"
+    return csv(lambda item: item in NOTIFY_EVENTS, expected)(name, value, loading)
+
+
 def _is_check_name(name: str) -> bool:
     return re.fullmatch(r"[a-z][a-z0-9_]*", name) is not None
 
@@ -529,6 +548,36 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "ALERTS_RETENTION_DAYS", "90", integer(minimum=0),
         "Stored whale alerts older than this are deleted by the worker; 0 keeps them forever.",
+    ),
+    Variable(
+        "NOTIFY_URLS", "", _notify_urls,
+        "apprise URLs to notify (`tgram://…`, `ntfy://…`, `mailto://…`, `json://…`), separated by commas or spaces; a secret, masked in logs. Empty: no notifications.",
+        shown_default="empty",
+    ),
+    Variable(
+        "NOTIFY_EVENTS", ",".join(NOTIFY_EVENTS), _notify_events,
+        "What to notify: `whale` (above `NOTIFY_MIN_BTC`), `health` (healthy, degraded, unhealthy changes), `price_day` (each new day's price).",
+    ),
+    Variable(
+        "NOTIFY_MIN_BTC", lambda v: f"{v['WHALE_MIN_BTC'] * 10:g}", number(),
+        "A stored whale is notified from this many BTC.",
+        shown_default="ten times `WHALE_MIN_BTC`",
+    ),
+    Variable(
+        "NOTIFY_MAX_PER_HOUR", "12", integer(),
+        "Notifications of each kind sent in any hour at most; more are counted and skipped.",
+    ),
+    Variable(
+        "NOTIFY_RETRIES", "2", integer(minimum=0),
+        "Retries of a notification to a URL that failed (after 1 s, 2 s, …).",
+    ),
+    Variable(
+        "NOTIFY_QUEUE", "100", integer(),
+        "Notifications waiting to be sent at most; one more is dropped, counted and logged.",
+    ),
+    Variable(
+        "METRICS_PUBLIC", "false", boolean(),
+        "`/metrics` answers without a token (for a Prometheus on a trusted network); otherwise it takes a subscriber token like the REST API (`authorization: {credentials: …}` in Prometheus).",
     ),
     Variable(
         "HEALTH_CHECK_TIMEOUT", "2", SECONDS,

@@ -46,9 +46,11 @@ INSTALLED_APPS = [
     "channels",
     "django_structlog",
     "core",
+    "notify",
     "health",
     "prices",
     "alerts",
+    "metrics",
     "oracle",
 ]
 
@@ -67,9 +69,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# JSON endpoints for machines skip the session, CSRF, auth and message middleware (see
+# JSON endpoints for machines (and /metrics) skip the session, CSRF, auth and message middleware (see
 # core.endpoints): they take no cookies and answer no forms.
-MACHINE_PATH_PREFIXES = ("/health", "/api/")
+MACHINE_PATH_PREFIXES = ("/health", "/api/", "/metrics")
 MACHINE_MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     "core.middleware.CorrelationIdMiddleware",
@@ -159,6 +161,7 @@ WORKER_LOOPS: list[str] = [
     "alerts.feed.loop",
     "alerts.retention.loop",
     "health.sampler.loop",
+    "notify.notifier.loop",
 ]
 
 LOGGING_CONFIG = None

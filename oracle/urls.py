@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("health.urls")),
     path("", include("prices.urls")),
     path("", include("alerts.urls")),
+    path("", include("metrics.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -19,6 +19,7 @@ from enum import StrEnum
 import structlog
 from django.conf import settings
 
+from notify import messages
 from prices.exchange import ExchangePrices
 from prices.selectors import complete_days, utc_today
 from prices.store import (
@@ -221,6 +222,10 @@ class PriceIngestion:
             reason=record.invalid_reason,
             elapsed_s=elapsed,
         )
+        if status is Outcome.VALID and day == self.today - timedelta(days=1):
+            messages.price_day(
+                day, record.utxoracle_price, record.exchange_price, record.confidence
+            )
         return DayOutcome(day, status, record.utxoracle_price, record.invalid_reason, elapsed)
 
     def run(

@@ -65,6 +65,15 @@ def latest_day() -> DayRecord | None:
     return None if row is None else DayRecord(*row)
 
 
+def latest_valid_day() -> DayRecord | None:
+    """The most recent valid day, or None when there is none."""
+    with snapshot_cursor() as cursor:
+        if cursor is None:
+            return None
+        row = cursor.execute(f"{_DAY_SELECT} WHERE is_valid ORDER BY date DESC LIMIT 1").fetchone()
+    return None if row is None else DayRecord(*row)
+
+
 def latest_price_entry() -> dict[str, Any] | None:
     """The most recent stored day as the API shows it, or None for an empty series."""
     with snapshot_cursor() as cursor:

@@ -9,6 +9,10 @@ PORT=${PORT:-8000}
 # (unless the environment says otherwise).
 export DJANGO_HTTPS=${DJANGO_HTTPS:-false}
 WEB_PROCESSES=${WEB_PROCESSES:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+# /metrics merges the values of every web process and the worker through one directory, fresh and
+# empty at each start (prometheus-client's multiprocess mode); removed when they stop.
+PROMETHEUS_MULTIPROC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/oracle-metrics.XXXXXX")
+export PROMETHEUS_MULTIPROC_DIR
 
 echo "== oracle doctor: what works here, and the fix for what does not" >&2
 .venv/bin/python manage.py doctor >&2 ||
@@ -21,7 +25,11 @@ worker=$!
 echo "oracle: web on http://$HOST:$PORT/ (admin: /admin/) in $WEB_PROCESSES process(es)," \
   "worker running; Ctrl-C stops all" >&2
 
-stop() { kill -TERM "$web" "$worker" 2>/dev/null; wait "$web" "$worker" 2>/dev/null; }
+stop() {
+  kill -TERM "$web" "$worker" 2>/dev/null
+  wait "$web" "$worker" 2>/dev/null
+  rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+}
 trap 'stop; exit 0' INT TERM
 wait -n "$web" "$worker"
 status=$?

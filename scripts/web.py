@@ -8,6 +8,11 @@ adopts with daphne's `--fd`; the kernel spreads new connections over them. One p
 `daphne -b HOST -p PORT`. The processes share nothing but the database and, when REDIS_URL is set,
 the channel layer; without it each process's alert hub reads new alerts from the database.
 
+Prometheus metrics of all the processes merge through one directory, PROMETHEUS_MULTIPROC_DIR
+(see core/metrics.py): the launcher passes it on when the environment names one (`make run`
+creates a fresh one shared with the worker), and otherwise creates a fresh empty directory for
+this start and removes it at the end.
+
 SIGINT and SIGTERM stop every process (SIGTERM to each, then SIGKILL after a grace period) and the
 launcher exits 0; when one process ends by itself, the others are stopped and its status is the
 launcher's. The launcher installs its own handlers, so it also stops on Ctrl-C when it was started
@@ -19,16 +24,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATION = "oracle.asgi:application"
 GRACE_SECONDS = 15.0
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -84,6 +92,17 @@ def say(text: str) -> None:
 
 
 def run(processes: int, host: str, port: int, extra: list[str]) -> int:
+    if os.environ.get(MULTIPROC_ENV):
+        return serve(processes, host, port, extra)
+    metrics_dir = tempfile.mkdtemp(prefix="oracle-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir  # inherited by every daphne process
+    try:
+        return serve(processes, host, port, extra)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def serve(processes: int, host: str, port: int, extra: list[str]) -> int:
     launcher = Launcher()
     try:
         launcher.start(processes, host, port, extra)

@@ -13,7 +13,17 @@ import pytest
 from tests.support import ROOT
 
 # Top to bottom: a package may import itself and those before it, never one after it.
-LAYERS = ["core", "health", "prices", "alerts", "dashboard", "oracle", "simulators"]
+LAYERS = [
+    "core",
+    "notify",
+    "health",
+    "prices",
+    "alerts",
+    "metrics",
+    "dashboard",
+    "oracle",
+    "simulators",
+]
 
 
 def imported_packages(path: Path) -> set[str]:

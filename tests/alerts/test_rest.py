@@ -174,7 +174,16 @@ def test_openapi_fragment_matches_the_routes():
             if content:
                 assert content["schema"]["$ref"].rsplit("/", 1)[-1] in {*SCHEMAS, "Error"}
     listed = {p["name"] for p in PATHS["/api/whales"]["get"]["parameters"]}
-    assert listed == {"hours", "min_btc", "rbf_only", "status", "limit"}
+    assert listed == {
+        "hours",
+        "min_btc",
+        "rbf_only",
+        "status",
+        "limit",
+        "since_id",
+        "before_id",
+        "format",
+    }
 
 
 def test_openapi_document_includes_the_alerts_and_is_valid():
@@ -239,3 +248,80 @@ def test_malformed_and_missing_tokens():
     with pytest.raises(tokens.TokenRejected, match="malformed"):
         tokens.authenticate(12)
     assert tokens.current_rejections([10**9]) == {10**9: "unknown"}
+
+
+def _pages(client, auth, path):
+    """Every page from `path` on, following `next`; the pages' ids and Link headers."""
+    pages = []
+    while path:
+        response = client.get(path, **auth)
+        assert response.status_code == 200
+        body = response.json()
+        pages.append([item["id"] for item in body["results"]])
+        link = response.get("Link")
+        assert link == (f'<{body["next"]}>; rel="next"' if body["next"] else None)
+        path = body["next"]
+    return pages
+
+
+def test_pages_backward_with_before_id(client, auth):
+    ids = [stored_alert(btc=100 + i).id for i in range(7)]
+    pages = _pages(client, auth, "/api/whales?limit=3&min_btc=100")
+    assert pages == [ids[6:3:-1], ids[3:0:-1], ids[:1]]
+    first = client.get("/api/whales?limit=3&min_btc=100", **auth).json()
+    assert first["next"] == f"/api/whales?limit=3&min_btc=100&before_id={ids[4]}"
+    assert first["count"] == 7
+
+
+def test_pages_forward_with_since_id(client, auth):
+    ids = [stored_alert(btc=100 + i).id for i in range(5)]
+    pages = _pages(client, auth, f"/api/whales?since_id={ids[0]}&limit=2")
+    assert pages == [ids[1:3], ids[3:5]]
+    body = client.get(f"/api/whales?since_id={ids[4]}", **auth).json()
+    assert body == {"count": 0, "results": [], "next": None}
+
+
+def test_a_cursor_replaces_the_default_window_but_not_an_explicit_hours(client, auth):
+    old = stored_alert(btc=300)
+    WhaleAlert.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=30))
+    new = stored_alert(btc=400)
+    assert [i["id"] for i in client.get("/api/whales", **auth).json()["results"]] == [new.id]
+    cursor = client.get(f"/api/whales?before_id={new.id + 1}", **auth).json()
+    assert [item["id"] for item in cursor["results"]] == [new.id, old.id]
+    windowed = client.get("/api/whales?since_id=0&hours=24", **auth).json()
+    assert [item["id"] for item in windowed["results"]] == [new.id]
+
+
+@pytest.mark.parametrize(
+    ("query", "bad"),
+    [
+        ("since_id=1&before_id=9", ["before_id"]),
+        ("since_id=-1", ["since_id"]),
+        ("before_id=0", ["before_id"]),
+        ("before_id=abc&limit=1001", ["before_id", "limit"]),
+        ("since_id=1e3", ["since_id"]),
+        ("format=xml", ["format"]),
+    ],
+)
+def test_bad_cursors_and_formats_are_named(client, auth, query, bad):
+    response = client.get(f"/api/whales?{query}", **auth)
+    assert response.status_code == 400
+    assert sorted(response.json()["parameters"]) == bad
+
+
+def test_csv_page_with_its_link(client, auth, alerts):
+    response = client.get("/api/whales?format=csv&limit=2", **auth)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    header = lines[0].split(",")
+    assert set(header) == set(SCHEMAS["WhaleAlert"]["properties"])
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert [int(row["id"]) for row in rows] == [alerts[2].id, alerts[1].id]
+    assert rows[0]["status"] == "confirmed" and rows[0]["rbf"] == "true"
+    assert rows[1]["block_height"] == ""
+    assert (
+        response["Link"] == f'</api/whales?format=csv&limit=2&before_id={alerts[1].id}>; rel="next"'
+    )
+    last = client.get("/api/whales?format=csv&limit=3", **auth)
+    assert "Link" not in last and len(last.content.decode().splitlines()) == 4

@@ -39,3 +39,19 @@ def test_every_log_line_is_redacted_whoever_logs_it(settings, json_logs) -> None
     assert ours["nested"] == {"items": ["http://127.0.0.1:8332/wallet", 3]}
     assert library["event"] == "connecting to http://127.0.0.1:8332/wallet"
     assert "ConnectionError: http://127.0.0.1:8332/wallet refused ***" in crashed["exception"]
+
+
+def test_notification_urls_and_their_tokens_are_masked(settings) -> None:
+    settings.NOTIFY_URLS = (
+        "tgram://123456789:AAHdBotTokenVeryLong0123/-1001234",
+        "json://hookuser:hook-pw-42@127.0.0.1:8081/notify",
+    )
+    text = (
+        "posting to tgram://123456789:AAHdBotTokenVeryLong0123/-1001234 failed;"
+        " bot AAHdBotTokenVeryLong0123; json://hookuser:hook-pw-42@127.0.0.1:8081/notify;"
+        " hook-pw-42 again; notify_sent stays readable"
+    )
+    shown = redact(text)
+    assert "AAHdBotTokenVeryLong0123" not in shown and "hook-pw-42" not in shown
+    assert "-1001234" not in shown and "127.0.0.1:8081/notify" not in shown
+    assert shown.endswith("notify_sent stays readable")

@@ -274,3 +274,36 @@ def test_the_dot_env_file_configures_a_command(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "oracle: configuration error: HEALTH_GAP_DAYS must be an integer >= 1 (got '0')"
     ]
+
+
+def test_notification_settings(tmp_path: Path) -> None:
+    config = load_config(env(tmp_path, WHALE_MIN_BTC="250"))
+    assert config.notify_urls == () and config.notify_min_btc == 2500
+    assert config.notify_events == ("whale", "health", "price_day")
+    config = load_config(
+        env(
+            tmp_path,
+            NOTIFY_URLS=" json://127.0.0.1:8081/a,  ntfy://topic\ttgram://bot/chat ",
+            NOTIFY_EVENTS="health",
+            NOTIFY_MIN_BTC="500",
+        )
+    )
+    assert config.notify_urls == ("json://127.0.0.1:8081/a", "ntfy://topic", "tgram://bot/chat")
+    assert config.notify_events == ("health",) and config.notify_min_btc == 500
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NOTIFY_URLS", "json://ok/a, secret-token-without-scheme"),
+        ("NOTIFY_EVENTS", "whales"),
+        ("NOTIFY_MAX_PER_HOUR", "0"),
+        ("NOTIFY_RETRIES", "-1"),
+        ("NOTIFY_QUEUE", "many"),
+        ("METRICS_PUBLIC", "perhaps"),
+    ],
+)
+def test_bad_notification_and_metrics_values(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name) as caught:
+        load_config(env(tmp_path, **{name: value}))
+    assert "secret-token" not in str(caught.value)

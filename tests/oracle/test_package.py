@@ -18,7 +18,17 @@ pytestmark = pytest.mark.slow
 
 # Filled by `make install-dev` (scripts/venv.sh); another wheelhouse can be named.
 WHEELHOUSE = Path(os.environ.get("ORACLE_WHEELHOUSE", ROOT / ".wheels"))
-PACKAGES = ("core", "health", "prices", "alerts", "dashboard", "oracle", "simulators")
+PACKAGES = (
+    "core",
+    "notify",
+    "health",
+    "prices",
+    "alerts",
+    "metrics",
+    "dashboard",
+    "oracle",
+    "simulators",
+)
 OUR_COMMANDS = (
     "run_worker",
     "oracle_price",

@@ -22,7 +22,9 @@ DEADLINE = 60.0
 
 
 class Launcher:
-    def __init__(self, tmp_path: Path, processes: int, *, ignore_sigint: bool = False) -> None:
+    def __init__(
+        self, tmp_path: Path, processes: int, *, ignore_sigint: bool = False, **env: str
+    ) -> None:
         self.port = free_port()
         self.log_path = tmp_path / "web.log"
 
@@ -35,7 +37,9 @@ class Launcher:
             [PYTHON, "scripts/web.py", "--processes", str(processes), "--port", str(self.port)],
             cwd=ROOT,
             env=service_env(
-                ORACLE_DATA_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"
+                ORACLE_DATA_DIR=str(tmp_path),
+                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                **env,
             ),
             stdout=subprocess.DEVNULL,
             stderr=self.log_path.open("w"),
@@ -103,6 +107,39 @@ def test_two_processes_answer_on_one_port_and_ctrl_c_stops_them_all(tmp_path, la
     os.killpg(launcher.process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     assert launcher.wait() == 0
     assert gone(children)
+
+
+def test_every_scrape_sees_the_requests_of_every_process(tmp_path, launchers, monkeypatch):
+    """The launcher gives its processes one fresh metrics directory: whichever process a scrape
+    reaches, it counts the requests all of them answered; the directory goes when they stop."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    launcher = Launcher(tmp_path, 2, METRICS_PUBLIC="true", TMPDIR=str(temp))
+    launchers.append(launcher)
+    (metrics_dir,) = temp.glob("oracle-metrics-*")
+    answered: list[int] = []
+    while len(set(answered)) < 2:  # until both processes answered (each on a new connection)
+        url = f"http://127.0.0.1:{launcher.port}/_test/pid"
+        with urllib.request.urlopen(url, timeout=DEADLINE) as response:
+            answered.append(json.load(response)["pid"])
+    for _ in range(4):
+        url = f"http://127.0.0.1:{launcher.port}/metrics"
+        with urllib.request.urlopen(url, timeout=DEADLINE) as response:
+            text = response.read().decode()
+        counts = [
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "oracle_http_request_duration_seconds_count"
+            and sample.labels["route"] == "/_test/pid"
+        ]
+        assert counts == [len(answered)]
+    os.killpg(launcher.process.pid, signal.SIGTERM)
+    assert launcher.wait() == 0
+    assert not metrics_dir.exists()
 
 
 def test_sigterm_to_the_launcher_stops_every_process(tmp_path, launchers):

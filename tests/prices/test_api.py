@@ -294,9 +294,16 @@ def test_every_app_fragment_is_found() -> None:
         "health.openapi",
         "prices.openapi",
         "alerts.openapi",
+        "metrics.openapi",
     ]
     document = openapi_document()
-    assert [tag["name"] for tag in document["tags"]] == ["health", "prices", "alerts", "service"]
+    assert [tag["name"] for tag in document["tags"]] == [
+        "health",
+        "prices",
+        "alerts",
+        "metrics",
+        "service",
+    ]
 
 
 def test_fragments_are_merged_with_the_service_paths(monkeypatch: pytest.MonkeyPatch) -> None:
