@@ -5,6 +5,8 @@ dashboard's span) and the mempool simulator (live traffic, an occasional whale, 
 near the chain's planted prices), migrates its own data directory, backfills the `--days` before
 yesterday (the older days are left for the admin's "Backfill missing days"), starts daphne and the
 worker pointed at the simulators, and prints the URLs, an admin login and a subscriber token.
+Notifications go to a local inbox (`simulators.inbox`), which writes them to
+logs/notifications.jsonl.
 
 The chain is live: its tip starts BEHIND_BLOCKS before the end of yesterday and a block is mined
 every MINE_EVERY_SECONDS until the chain reaches the present, then every ten minutes as the clock
@@ -82,6 +84,7 @@ class Options:
     port: int = 8000
     chain_port: int = 18443
     mempool_port: int = 8999
+    inbox_port: int = 8997
     data_dir: Path = ROOT / "data" / "demo"
     days: int = 30
     txs_per_block: int = 20
@@ -95,6 +98,7 @@ class Options:
             "--port": self.port,
             "--chain-port": self.chain_port,
             "--mempool-port": self.mempool_port,
+            "--inbox-port": self.inbox_port,
         }
 
     @property
@@ -178,6 +182,7 @@ def service_env(options: Options, base: dict[str, str] | None = None) -> dict[st
         BITCOIN_RPC_URL=chain_url,
         BITCOIN_RPC_COOKIE_FILE=str(options.data_dir / "bitcoind.cookie"),
         PRICE_SOURCE="auto",
+        NOTIFY_URLS=f"json://127.0.0.1:{options.inbox_port}/",  # simulators.inbox
         MEMPOOL_URL=f"http://{mempool}",
         MEMPOOL_WS_URL=f"ws://{mempool}/api/v1/ws",
         PRICE_UPDATE_SECONDS="10",  # yesterday is stored soon after its last block
@@ -321,6 +326,19 @@ def mempool_args(options: Options, chain: SimulatedChain, prices_file: Path) -> 
     ]  # fmt: skip
 
 
+def notifications_file(options: Options) -> Path:
+    return options.data_dir / "logs" / "notifications.jsonl"
+
+
+def inbox_args(options: Options) -> list[str]:
+    """The notification inbox: what the service sends to NOTIFY_URLS, one JSON line each."""
+    return [
+        "-m", "simulators.inbox",
+        "--port", str(options.inbox_port),
+        "--file", str(notifications_file(options)),
+    ]  # fmt: skip
+
+
 def wait_until_healthy(base_url: str, timeout: float = HEALTHY_WITHIN_SECONDS) -> str:
     """Poll /health until it says healthy or `timeout` passes; what it said last, e.g.
     "degraded (mempool_feed: no message from the mempool backend yet)"."""
@@ -363,6 +381,8 @@ def summary(
         ("alert socket", f"{ws}/ws/alerts/?token={token}"),
         ("simulated node", f"Esplora + Core RPC http://127.0.0.1:{options.chain_port}"),
         ("mempool backend", f"http://127.0.0.1:{options.mempool_port}"),
+        ("metrics", f"curl -H 'Authorization: Bearer {token}' {base}/metrics"),
+        ("notifications", f"{notifications_file(options)}  (whales from 1,000 BTC, health, days)"),
         ("logs", str(options.data_dir / "logs")),
     ]
     lines = [f"  {label:<16}{value}" for label, value in rows]
@@ -396,11 +416,13 @@ def start(options: Options, children: Children, say: Callable[[str], None]) -> s
     )
     chain_sim = children.start("chain-simulator", chain_args(options))
     mempool_sim = children.start("mempool-simulator", mempool_args(options, chain, prices_file))
+    inbox = children.start("inbox", inbox_args(options))
     command = dict(LOG_FORMAT="console", LOG_LEVEL="WARNING")
     children.run("migrate", ["manage.py", "migrate", "--noinput"], **command)
     children.run("migrate_prices", ["manage.py", "migrate_prices"], **command)
     wait_for_port(options.chain_port, chain_sim, children)
     wait_for_port(options.mempool_port, mempool_sim, children)
+    wait_for_port(options.inbox_port, inbox, children)
     say(children.run("doctor", ["manage.py", "doctor"], **command).rstrip())
     password = secrets.token_urlsafe(12)
     account = dict(ORACLE_ADMIN_USER=ADMIN_USER, ORACLE_ADMIN_PASSWORD=password)
@@ -481,6 +503,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--mempool-port", type=int, default=defaults.mempool_port, help="mempool simulator port"
     )
+    parser.add_argument(
+        "--inbox-port", type=int, default=defaults.inbox_port, help="notification inbox port"
+    )
     parser.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     parser.add_argument("--days", type=int, default=defaults.days, help="complete days to backfill")
     parser.add_argument(
@@ -494,6 +519,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         port=args.port,
         chain_port=args.chain_port,
         mempool_port=args.mempool_port,
+        inbox_port=args.inbox_port,
         data_dir=args.data_dir.resolve(),
         days=args.days,
         whale_every=args.whale_every,

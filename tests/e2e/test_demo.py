@@ -9,6 +9,7 @@ The tests share one data directory: the first start backfills, the others reuse 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -57,6 +58,7 @@ class Demo:
 
     def __init__(self, data_dir: Path, whale_every: float = 3.0) -> None:
         self.port = free_port()
+        self.notifications = data_dir / "logs" / "notifications.jsonl"
         self.process = subprocess.Popen(
             [
                 PYTHON, "-m", "simulators.demo",
@@ -64,6 +66,7 @@ class Demo:
                 "--port", str(self.port),
                 "--chain-port", str(free_port()),
                 "--mempool-port", str(free_port()),
+                "--inbox-port", str(free_port()),
                 "--whale-every", str(whale_every),
             ],
             cwd=ROOT,
@@ -222,6 +225,11 @@ def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
         f"{demo.url}/api/whales", headers={"Authorization": f"Bearer {demo.token}"}, timeout=10
     )
     assert whales.status_code == 200
+    metrics = requests.get(
+        f"{demo.url}/metrics", headers={"Authorization": f"Bearer {demo.token}"}, timeout=10
+    )
+    assert metrics.status_code == 200 and "oracle_price_usd" in metrics.text
+    assert_notified(demo, f"BTC/USD {latest['timestamp']}: ")
 
     with requests.Session() as session:
         assert "/admin/login/" in session.get(f"{demo.url}/admin/dashboard/", timeout=10).url
@@ -231,12 +239,29 @@ def test_the_demo_comes_up_and_ctrl_c_stops_every_process(demo: Demo) -> None:
 
     children = demo.children()
     commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text() for pid in children)
-    for part in ("simulators.chain", "simulators.mempool", "daphne", "run_worker"):
+    for part in (
+        "simulators.chain",
+        "simulators.mempool",
+        "simulators.inbox",
+        "daphne",
+        "run_worker",
+    ):
         assert part in commands
     assert len(set(children.values())) >= 4  # each in its own process group
     assert demo.stop(signal.SIGINT) == 0
     assert demo.lines[-2:] == ["SIGINT: stopping", "Every demo process has stopped."]
     assert_all_gone(children)
+
+
+def assert_notified(demo: Demo, title_start: str, timeout: float = 120) -> None:
+    """The demo's inbox received a notification whose title starts so (sent by the worker)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = demo.notifications.read_text().splitlines() if demo.notifications.exists() else []
+        if any(json.loads(line)["title"].startswith(title_start) for line in lines):
+            return
+        assert time.monotonic() < deadline, f"no {title_start!r} notification: {lines}"
+        time.sleep(1)
 
 
 def assert_today_follows_the_chain(demo: Demo, yesterday: dict) -> None:
