@@ -26,7 +26,14 @@ from notify import notifier
 from notify.notifier import Notification, Notifier
 from prices.ingestion import Outcome, PriceIngestion
 from tests.alerts.helpers import eventually, minnow, running_feed, whale
-from tests.prices.conftest import chain, chain_server, mempool, serve, store_file  # noqa: F401
+from tests.prices.conftest import (  # noqa: F401 - the price tests' fixtures
+    chain,
+    chain_server,
+    mempool,
+    serve,
+    serve_recent,
+    store_file,
+)
 
 WAIT = 30.0
 TOKEN = "hook-token-0123456789abcdef"
