@@ -9,6 +9,7 @@ The tests share one data directory: the first start backfills, the others reuse 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -129,9 +130,19 @@ class Demo:
         return code
 
     def kill(self) -> None:
-        if self.process.poll() is None:
+        """Stop the demo and every process it started, whatever state a test left it in."""
+        if self.process.poll() is not None:
+            return
+        groups = set(self.children().values())
+        self.process.terminate()  # the demo stops its children itself
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for group in groups:  # and whatever of theirs is left
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
 
 
 def assert_all_gone(children: dict[int, int]) -> None:
