@@ -77,6 +77,7 @@ def serve(workdir: Path, upstreams: Upstreams, **env: str) -> ServiceProcess:
         "BITCOIN_RPC_URL": upstreams.url("rpc"),
         "HEALTH_CHECK_TIMEOUT": str(CHECK_TIMEOUT),
         "DJANGO_SETTINGS_MODULE": "oracle.settings",
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         **env,
     }
     subprocess.run(

@@ -167,6 +167,7 @@ def main() -> None:
             "DUCKDB_PATH": str(data / "prices.duckdb"),
             "DJANGO_SETTINGS_MODULE": "oracle.settings",
             "DJANGO_DEBUG": "0",
+            "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
             "PYTHONPATH": str(ROOT),
