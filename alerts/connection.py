@@ -30,11 +30,13 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
+
+if TYPE_CHECKING:
+    from twisted.internet import tcp
 
 
 @implementer(IPushProducer)
@@ -69,6 +71,8 @@ class Connection:
     """Writes prepared WebSocket frames to one daphne connection."""
 
     def __init__(self, protocol: Any) -> None:
+        from twisted.internet import tcp  # only under daphne: commands that load URLs skip it
+
         self._protocol = protocol
         self._tcp = isinstance(protocol.transport, tcp.Connection)
 

@@ -17,6 +17,7 @@ from tests.support import ROOT, service_env
 # and the Redis client.
 HEAVY = (
     "twisted.internet.reactor",
+    "twisted.internet.tcp",
     "twisted.internet.asyncioreactor",
     "daphne",
     "autobahn",
@@ -54,7 +55,14 @@ def heavy_imports(tmp_path: Path, *args: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [("check",), ("oracle_price", "--help"), ("help",), ("run_worker", "--help")],
+    [
+        ("check",),
+        ("oracle_price", "--help"),
+        ("help",),
+        ("run_worker", "--help"),
+        ("check_health", "--help"),
+        ("doctor", "--help"),
+    ],
     ids=lambda args: " ".join(args),
 )
 def test_a_command_imports_nothing_heavy(tmp_path: Path, args: tuple[str, ...]) -> None:

@@ -14,6 +14,8 @@ EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 
 
 class Command(CorrelatedCommand):
+    # Django's system checks are `manage.py check`'s job: this command starts without them.
+    requires_system_checks: list[str] = []
     help = "Run every health check once, print the /health JSON and exit 0/1/2 (healthy/degraded/unhealthy)."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -10,6 +10,8 @@ from core.commands import CorrelatedCommand
 
 
 class Command(CorrelatedCommand):
+    # Django's system checks are `manage.py check`'s job: this command starts without them.
+    requires_system_checks: list[str] = []
     help = (
         "Probe every configured upstream (Bitcoin Core, electrs, the mempool backend) and the"
         " local setup (data folder, databases, Redis); print what works and the fix for what"

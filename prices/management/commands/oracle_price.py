@@ -35,6 +35,8 @@ def _positive(text: str) -> int:
 
 
 class Command(CorrelatedCommand):
+    # Django's system checks are `manage.py check`'s job: this command starts without them.
+    requires_system_checks: list[str] = []
     help = "Compute the UTXOracle v9.1 on-chain BTC/USD price of a UTC day, or of recent blocks."
 
     def add_arguments(self, parser: Any) -> None:
