@@ -13,22 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, ServiceProcess, free_port, wait_for_port
+from tests.test_layout import LAYERS
 
 pytestmark = pytest.mark.slow
 
 # Filled by `make install-dev` (scripts/venv.sh); another wheelhouse can be named.
 WHEELHOUSE = Path(os.environ.get("ORACLE_WHEELHOUSE", ROOT / ".wheels"))
-PACKAGES = (
-    "core",
-    "notify",
-    "health",
-    "prices",
-    "alerts",
-    "metrics",
-    "dashboard",
-    "oracle",
-    "simulators",
-)
 OUR_COMMANDS = (
     "run_worker",
     "oracle_price",
@@ -44,7 +34,7 @@ OUR_COMMANDS = (
 def copy_source(target: Path) -> None:
     """What `pip install .` needs from a checkout (a copy, so the build leaves no files in it)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in PACKAGES:
+    for package in LAYERS:  # every package of the project is in the layering
         shutil.copytree(ROOT / package, target / package, ignore=ignore)
     for name in ("pyproject.toml", "requirements.txt", "README.md"):
         shutil.copy2(ROOT / name, target / name)
