@@ -15,7 +15,7 @@ from alerts.price_events import PRICE_DAY, PRICE_TODAY, PriceWatch
 from prices.selectors import utc_today
 from prices.store import ProvisionalRecord, open_writer, utc_now
 from tests.alerts.helpers import connect_ws, frame_of_type, next_frame, subscriber
-from tests.prices.builders import day_record
+from tests.prices.builders import day_record, provisional_record
 
 
 @pytest.fixture
@@ -27,23 +27,15 @@ def price_store(tmp_path: Path, settings) -> Path:
 
 
 def provisional(blocks: int, price: float | None, day: date | None = None) -> ProvisionalRecord:
+    """Today after `blocks` blocks, its times moving with them (the hub tells rows apart by them)."""
     day = day or utc_today()
-    return ProvisionalRecord(
-        date=day,
-        block_count=blocks,
-        block_first=900_000,
-        block_last=900_000 + blocks - 1,
-        last_block_time=datetime.combine(day, time(4, 0)) + timedelta(minutes=blocks),
-        price=price,
-        output_count=None if price is None else 6_000,
-        price_point_count=None if price is None else 1_000,
-        deviation=None if price is None else 0.08,
-        confidence=None if price is None else 0.68,
-        is_valid=None if price is None else True,
-        invalid_reason=None,
-        algorithm="utxoracle-9.1",
-        source="bitcoind",
-        computed_at=datetime.combine(day, time(4, 1)) + timedelta(minutes=blocks),
+    last_block = datetime.combine(day, time(4, 0)) + timedelta(minutes=blocks)
+    return provisional_record(
+        day,
+        blocks,
+        price,
+        last_block_time=last_block,
+        computed_at=last_block + timedelta(minutes=1),
     )
 
 

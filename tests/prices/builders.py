@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from prices.store import BlockRecord, DayRecord, compare_prices
+from prices.store import BlockRecord, DayRecord, ProvisionalRecord, compare_prices
 
 
 def day_record(day: date, price: float = 63_000.0, **overrides: Any) -> DayRecord:
@@ -32,6 +32,32 @@ def day_record(day: date, price: float = 63_000.0, **overrides: Any) -> DayRecor
     }
     values.update(overrides)
     return DayRecord(**values)
+
+
+def provisional_record(
+    day: date, blocks: int, price: float | None = 64_321.5, **overrides: Any
+) -> ProvisionalRecord:
+    """The day in progress after `blocks` blocks; without `price` it is not formed yet."""
+    formed = price is not None
+    values: dict[str, Any] = {
+        "date": day,
+        "block_count": blocks,
+        "block_first": 900_000 if blocks else None,
+        "block_last": 900_000 + blocks - 1 if blocks else None,
+        "last_block_time": datetime.combine(day, time(3, 25)) if blocks else None,
+        "price": price,
+        "output_count": 4_000 if formed else None,
+        "price_point_count": 900 if formed else None,
+        "deviation": 0.1 if formed else None,
+        "confidence": 0.54 if formed else None,
+        "is_valid": True if formed else None,
+        "invalid_reason": None,
+        "algorithm": "utxoracle-9.1",
+        "source": "esplora",
+        "computed_at": datetime.combine(day, time(3, 26)),
+    }
+    values.update(overrides)
+    return ProvisionalRecord(**values)
 
 
 def invalid(record: DayRecord, reason: str = "deviation 0.3000 above 0.2") -> DayRecord:

@@ -18,14 +18,13 @@ from prices.ingestion import PriceIngestion
 from prices.store import (
     SNAPSHOT_POINTER,
     BlockRecord,
-    ProvisionalRecord,
     migrate,
     open_writer,
     snapshot_dir,
 )
 from prices.utxoracle.cloud import PRICE_BINS, TIME_BINS
 from simulators.chain import SimulatorServer
-from tests.prices.builders import block_records, day_record
+from tests.prices.builders import block_records, day_record, provisional_record
 from tests.prices.openapi_check import check_response
 from tests.prices.upstreams import MempoolStub
 
@@ -203,26 +202,6 @@ def test_a_bad_timestamp_is_400(client: Client, store_file: Path, query, problem
     assert body["parameters"]["timestamp"].startswith(problem)
 
 
-def provisional(day: date, blocks: int, price: float | None = 64_321.5) -> ProvisionalRecord:
-    return ProvisionalRecord(
-        date=day,
-        block_count=blocks,
-        block_first=900_000 if blocks else None,
-        block_last=900_000 + blocks - 1 if blocks else None,
-        last_block_time=datetime.combine(day, time(3, 25)) if blocks else None,
-        price=price,
-        output_count=None if price is None else 4_000,
-        price_point_count=None if price is None else 900,
-        deviation=None if price is None else 0.1,
-        confidence=None if price is None else 0.54,
-        is_valid=None if price is None else True,
-        invalid_reason=None,
-        algorithm="utxoracle-9.1",
-        source="esplora",
-        computed_at=datetime.combine(day, time(3, 26)),
-    )
-
-
 def today_answer(client: Client):
     return get(client, "/api/prices/today", "/api/prices/today")
 
@@ -237,7 +216,7 @@ def test_today_is_the_provisional_row_of_the_current_day(
     assert f"no block of {today} has been seen" in body["detail"]
 
     with open_writer() as writer:
-        assert writer.save_provisional(provisional(today, 5, price=None))
+        assert writer.save_provisional(provisional_record(today, 5, price=None))
     response, body = today_answer(client)
     assert response.status_code == 404
     assert body["detail"] == (
@@ -245,7 +224,7 @@ def test_today_is_the_provisional_row_of_the_current_day(
     )
 
     with open_writer() as writer:
-        writer.save_provisional(provisional(today, 21))
+        writer.save_provisional(provisional_record(today, 21))
     response, body = today_answer(client)
     assert response.status_code == 200
     assert body == {
@@ -274,7 +253,7 @@ def test_the_provisional_day_stays_out_of_the_series_until_its_final_row_replace
     today = selectors.utc_today()
     yesterday = today - timedelta(days=1)
     with open_writer() as writer:
-        writer.save_provisional(provisional(yesterday, 140))
+        writer.save_provisional(provisional_record(yesterday, 140))
     assert get(client, "/api/prices/historical", "/api/prices/historical", days="3")[1] == []
     gaps = get(client, "/api/prices/gaps", "/api/prices/gaps", days="3")[1]
     assert gaps["missing_dates"] == [str(today - timedelta(days=n)) for n in (3, 2, 1)]
@@ -287,16 +266,16 @@ def test_the_provisional_day_stays_out_of_the_series_until_its_final_row_replace
 
     with open_writer() as writer:
         writer.save_day(day_record(yesterday), [])
-        assert not writer.save_provisional(provisional(yesterday, 144))
+        assert not writer.save_provisional(provisional_record(yesterday, 144))
     assert selectors.provisional_record() is None
 
 
 def test_a_new_provisional_day_replaces_the_previous_one(store_file: Path) -> None:
     today = selectors.utc_today()
     with open_writer() as writer:
-        writer.save_provisional(provisional(today - timedelta(days=1), 143))
-        writer.save_provisional(provisional(today, 1, price=None))
-    assert selectors.provisional_record() == provisional(today, 1, price=None)
+        writer.save_provisional(provisional_record(today - timedelta(days=1), 143))
+        writer.save_provisional(provisional_record(today, 1, price=None))
+    assert selectors.provisional_record() == provisional_record(today, 1, price=None)
 
 
 def test_a_store_of_schema_version_1_keeps_its_days_without_clouds(
