@@ -58,6 +58,7 @@ from alerts.detector import (
 from alerts.events import ALERT, UPDATE, event_for, publish
 from alerts.feed_status import FeedStats, previous_last_message, store_stats
 from alerts.market import REFRESH_SECONDS, MarketData
+from core.api import iso
 from core.db import run_orm
 from core.http import HttpOptions
 from core.logging import correlation_scope
@@ -376,7 +377,7 @@ class MempoolFeed:
             self.has_baseline = True
             log.info(
                 "feed_resume",
-                previous_last_message=_iso(self.resume_after),
+                previous_last_message=iso(datetime.fromtimestamp(self.resume_after, UTC)),
                 mempool_size=len(listed),
             )
         self.stats.resyncs += 1
@@ -507,10 +508,6 @@ class MempoolFeed:
             if time.monotonic() - last_log >= self.config.stats_log_interval:
                 last_log = time.monotonic()
                 log.info("feed_stats", **self.stats.log_fields(time.time()))
-
-
-def _iso(unix: float | None) -> str | None:
-    return None if unix is None else datetime.fromtimestamp(unix, UTC).isoformat()
 
 
 def _why(exc: BaseException) -> str:
