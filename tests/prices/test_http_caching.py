@@ -12,11 +12,9 @@ from django.utils.http import http_date, parse_http_date
 from prices import caching
 from prices.selectors import utc_today
 from prices.store import open_writer
-from tests.prices.builders import block_records, day_record
+from tests.prices.builders import block_records, day_record, provisional_record
 from tests.prices.openapi_check import check_response, documented_response
-from tests.prices.test_intraday_api import provisional
 
-TODAY = utc_today()
 LATEST = "/api/prices/latest"
 CSV_WEEK = "/api/prices/historical?days=7&format=csv"
 
@@ -29,7 +27,7 @@ def save(day: date, price: float = 63_000.0, **overrides) -> None:
 @pytest.fixture
 def week(store_file: Path) -> Path:
     for days in range(2, 9):
-        save(TODAY - timedelta(days=days), 60_000.0 + days)
+        save(utc_today() - timedelta(days=days), 60_000.0 + days)
     return store_file
 
 
@@ -84,15 +82,17 @@ def test_if_none_match_wins_over_if_modified_since(client: Client, week) -> None
 
 def test_a_new_day_changes_the_validators(client: Client, week) -> None:
     first = client.get(LATEST)
-    save(TODAY - timedelta(days=1), 64_000.0)
+    save(utc_today() - timedelta(days=1), 64_000.0)
     after = client.get(LATEST, headers={"If-None-Match": first["ETag"]})
-    assert after.status_code == 200 and after.json()["timestamp"] == str(TODAY - timedelta(days=1))
+    assert after.status_code == 200 and after.json()["timestamp"] == str(
+        utc_today() - timedelta(days=1)
+    )
     assert after["ETag"] != first["ETag"]
     assert parse_http_date(after["Last-Modified"]) >= parse_http_date(first["Last-Modified"])
 
 
 def test_a_recomputed_day_changes_the_etag_even_with_the_same_price(client: Client, week) -> None:
-    day = TODAY - timedelta(days=5)
+    day = utc_today() - timedelta(days=5)
     first = client.get(f"/api/prices/{day}")
     same = client.get(f"/api/prices/{day}")
     assert same["ETag"] == first["ETag"]
@@ -107,7 +107,7 @@ def test_a_late_exchange_price_changes_the_etag_of_the_answers_showing_it(
 ) -> None:
     first = client.get("/api/prices/historical?days=7")
     with open_writer() as writer:
-        writer.set_exchange_price(TODAY - timedelta(days=3), 70_000.0)
+        writer.set_exchange_price(utc_today() - timedelta(days=3), 70_000.0)
     after = client.get("/api/prices/historical?days=7", headers={"If-None-Match": first["ETag"]})
     assert after.status_code == 200 and after["ETag"] != first["ETag"]
 
@@ -120,7 +120,7 @@ def test_csv_answers_are_validated_too(client: Client, week) -> None:
     assert csv_answer["Cache-Control"].startswith("public, max-age=")
     again = client.get(CSV_WEEK, headers={"If-None-Match": csv_answer["ETag"]})
     assert again.status_code == 304 and again.content == b""
-    day = TODAY - timedelta(days=4)
+    day = utc_today() - timedelta(days=4)
     blocks = client.get(f"/api/prices/{day}?format=csv")
     assert (
         client.get(
@@ -150,11 +150,11 @@ def test_today_is_fresh_for_one_poll_and_changes_with_each_block(
     settings.PRICE_TODAY_MIN_BLOCKS = 12
     settings.PRICE_TODAY_POLL_SECONDS = 60
     with open_writer() as writer:
-        writer.save_provisional(provisional(TODAY, 12))
+        writer.save_provisional(provisional_record(utc_today(), 12))
     first = client.get("/api/prices/today")
     assert first.status_code == 200 and first["Cache-Control"] == "public, max-age=60"
     with open_writer() as writer:
-        writer.save_provisional(provisional(TODAY, 13, price=64_400.0))
+        writer.save_provisional(provisional_record(utc_today(), 13, price=64_400.0))
     after = client.get("/api/prices/today", headers={"If-None-Match": first["ETag"]})
     assert after.status_code == 200 and after["ETag"] != first["ETag"]
 
