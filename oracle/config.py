@@ -19,11 +19,13 @@ syntax that systemd's `EnvironmentFile=` and Procfile runners read too, so one f
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
 import secrets
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,14 +255,9 @@ def _secret_key(name: str, value: str | None, loading: Loading) -> str:
     key_path = data_dir / SECRET_KEY_FILE
     try:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            stored = key_path.read_text().strip()
-        else:
-            stored = secrets.token_urlsafe(50)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(stored + "\n")
+        if not key_path.exists():
+            _publish_new_key(key_path)
+        stored = key_path.read_text().strip()
     except OSError as exc:
         raise ConfigError(
             name, f"set, because no key can be kept in {key_path} ({exc.strerror})"
@@ -268,6 +265,23 @@ def _secret_key(name: str, value: str | None, loading: Loading) -> str:
     if len(stored) < 32:
         raise ConfigError(name, f"set, because {key_path} holds no usable key")
     return stored
+
+
+def _publish_new_key(key_path: Path) -> None:
+    """Write a new random key beside `key_path` and link it there unless a key is already there.
+
+    The link appears whole or not at all, so processes starting together on a fresh data
+    directory never read a half-written key, and the first one's key is the one all of them use.
+    """
+    with tempfile.NamedTemporaryFile(
+        "w", dir=key_path.parent, prefix=f".{key_path.name}-", delete=False
+    ) as handle:  # created with mode 0600
+        handle.write(secrets.token_urlsafe(50) + "\n")
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.link(handle.name, key_path)
+    finally:
+        os.unlink(handle.name)
 
 
 def _origins(name: str, value: str | None, loading: Loading) -> tuple[str, ...]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,24 @@ def test_production_generates_a_private_key_once(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_config(env(tmp_path)).django_secret_key == first
     assert load_config(env(tmp_path / "other")).django_secret_key != first
+
+
+def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
+    """Web processes started at once on a fresh data directory all read the one key: none sees
+    the file before its key is written (the key appears whole or not at all)."""
+    for attempt in range(30):
+        data_dir = tmp_path / str(attempt)
+        start = threading.Barrier(6)
+
+        def load(data_dir: Path = data_dir, start: threading.Barrier = start) -> str:
+            start.wait()
+            return load_config(env(data_dir)).django_secret_key
+
+        with ThreadPoolExecutor(6) as pool:
+            keys = [future.result() for future in [pool.submit(load) for _ in range(6)]]
+        assert len(set(keys)) == 1
+        assert (data_dir / "secret_key").read_text().strip() == keys[0]
+        assert [path.name for path in data_dir.iterdir()] == ["secret_key"]
 
 
 def test_production_without_a_usable_key_refuses(tmp_path: Path) -> None:
