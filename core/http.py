@@ -216,9 +216,16 @@ def read_capped(
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ValueError(f"response body of {declared} bytes exceeds the {limit}-byte limit")
+    raw = response.raw
+    if declared and declared.isdigit() and "Content-Encoding" not in response.headers:
+        # One read of the declared length (a raw block is megabytes); the deadline's timer shuts
+        # a body that trickles.
+        body = raw.read(int(declared))
+        if len(body) != int(declared):
+            raise ValueError(f"response body ended after {len(body)} of {declared} bytes")
+        return body
     chunks: list[bytes] = []
     size = 0
-    raw = response.raw
     while chunk := raw.read1(READ_CHUNK, decode_content=True):
         size += len(chunk)
         if size > limit:

@@ -120,6 +120,25 @@ def test_bodies_without_a_length_are_capped_while_reading() -> None:
         listener.close()
 
 
+def test_a_body_shorter_than_its_declared_length_is_an_error() -> None:
+    """A connection closed before the declared length is not a complete (shorter) answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"z" * 3000)
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/rest/block/00.bin"
+    try:
+        with pytest.raises(UpstreamError, match="ended after 3000 of 5000 bytes"):
+            fetch(http_session(retries=0), "bitcoind", "GET", url)
+    finally:
+        listener.close()
+
+
 def test_accepted_statuses_can_be_widened(stub: StubServer) -> None:
     stub.responses.append(json_response({"error": "x"}, 500))  # type: ignore[attr-defined]
     response, body = fetch(
