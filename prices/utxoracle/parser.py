@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 HEADER_SIZE = 80
 COINBASE_PREVOUT = b"\x00" * 32 + b"\xff\xff\xff\xff"
@@ -152,9 +153,9 @@ def parse_block(raw: bytes, tx_filter: TxFilter = DEFAULT_FILTER) -> ParsedBlock
         time=int.from_bytes(b[68:72], "little"),
         txids=txids,
         kept=kept[:, 0].copy(),
-        spent=data[spent_at[:, None] + np.arange(32)],
+        spent=sliding_window_view(data, 32)[spent_at],  # the 32 bytes at each offset
         spent_by=spent_by,
-        values=data[value_at[:, None] + np.arange(8)].view("<u8").ravel(),
+        values=sliding_window_view(data, 8)[value_at].view("<u8").ravel(),
         value_of=value_of,
     )
 
@@ -183,14 +184,18 @@ def _item_offsets(
 
 
 class _Walk:
-    """One pass over a block's transactions: every txid, and for each kept transaction
-    (index, inputs offset, input count, outputs offset, output count)."""
+    """One pass over a block's transactions: every txid, and for each kept transaction five
+    numbers in a row of `kept` (index, inputs offset, input count, outputs offset, output count).
+
+    Consensus allows the coinbase's null prevout only in a block's first transaction, so that one
+    alone is looked at for it.
+    """
 
     def __init__(self, b: bytes, tx_filter: TxFilter) -> None:
         self.b = b
         self.filter = tx_filter
         self.txids: list[bytes] = []
-        self.kept: list[tuple[int, int, int, int, int]] = []
+        self.kept: list[int] = []
 
     def run(self, p: int, tx_count: int) -> int:
         """Walk `tx_count` transactions from offset `p` (the hot loop, kept flat on purpose);
@@ -198,14 +203,14 @@ class _Walk:
         b = self.b
         n = len(b)
         f = self.filter
-        max_in = f.max_inputs
+        max_in = n if f.max_inputs is None else f.max_inputs
         exact_out = f.exact_outputs
-        max_wit = f.max_witness_bytes
+        max_wit = n if f.max_witness_bytes is None else f.max_witness_bytes
         drop_cb = f.drop_coinbase
         drop_opr = f.drop_op_return
         view = memoryview(b)
         append_txid = self.txids.append
-        keep = self.kept.append
+        keep = self.kept.extend
         for tx_index in range(tx_count):
             start = p
             segwit = b[p + 4] == 0 and b[p + 5] == 1
@@ -217,10 +222,8 @@ class _Walk:
             else:
                 n_in, p = _count(b, p, MIN_INPUT_SIZE, "input")
             inputs_at = p
-            coinbase = False
+            coinbase = tx_index == 0 and n_in > 0 and b[p : p + 36] == COINBASE_PREVOUT
             for _ in range(n_in):
-                if b[p + 35] == 0xFF and b[p : p + 36] == COINBASE_PREVOUT:
-                    coinbase = True
                 sl = b[p + 36]
                 if sl < 0xFD:
                     p += 41 + sl  # prevout 36, length 1, script, sequence 4
@@ -270,19 +273,17 @@ class _Walk:
             p += 4
             if p > n:
                 raise BlockParseError(n, "truncated transaction")
-            if segwit:
-                digest = sha256(view[start : start + 4])
-                digest.update(view[start + 6 : outputs_end])
-                digest.update(view[p - 4 : p])
-                append_txid(sha256(digest.digest()).digest())
+            if segwit:  # the txid leaves out the marker, the flag and the witness
+                stripped = b[start : start + 4] + b[start + 6 : outputs_end] + b[p - 4 : p]
+                append_txid(sha256(sha256(stripped).digest()).digest())
             else:
                 append_txid(sha256(sha256(view[start:p]).digest()).digest())
             if (
-                (max_in is None or n_in <= max_in)
+                n_in <= max_in
                 and (exact_out is None or n_out == exact_out)
                 and not (drop_cb and coinbase)
                 and not (drop_opr and op_return)
-                and (max_wit is None or witness <= max_wit)
+                and witness <= max_wit
             ):
                 keep((tx_index, inputs_at, n_in, outputs_at, n_out))
         return p
