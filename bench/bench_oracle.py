@@ -18,6 +18,7 @@ from a quiet machine.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -87,6 +88,12 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict[s
         "stderr": stderr,
         "status": process.returncode,
     }
+
+
+def compile_bytecode() -> None:
+    """Write the bytecode of every package of the project (what `pip install` does)."""
+    for package in sorted(ROOT.glob("*/__init__.py")):
+        compileall.compile_dir(package.parent, quiet=1)
 
 
 def start_simulator(args: argparse.Namespace, cookie: Path) -> subprocess.Popen:
@@ -202,6 +209,7 @@ def main() -> None:
     esplora: list[dict[str, object]] = []
     reference: list[dict[str, object]] = []
     startup: list[dict[str, object]] = []
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         cookie = Path(tmp, "cookie")
         print(
