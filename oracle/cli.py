@@ -7,6 +7,7 @@ an underscore (`oracle run-worker`). `manage.py` in a checkout runs the same fun
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -21,3 +22,17 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
+
+
+def run() -> None:
+    """The program (`oracle`, `manage.py`): `main` with the collector kept out of the way.
+
+    Start-up creates objects that live as long as the process: no collection looks for garbage
+    among them until the apps are ready (oracle.apps resumes collecting), and none walks over
+    them all when the process ends.
+    """
+    gc.disable()
+    try:
+        main()
+    finally:
+        gc.freeze()

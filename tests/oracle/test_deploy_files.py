@@ -41,7 +41,7 @@ def assert_runs(argv: list[str]) -> None:
         argv = argv[1:]
     else:
         assert program in CONSOLE_SCRIPTS, f"{program} is not a console command of the package"
-        assert CONSOLE_SCRIPTS[program] == "oracle.cli:main"
+        assert CONSOLE_SCRIPTS[program] == "oracle.cli:run"
     name = argv[1].replace("-", "_")
     commands = get_commands()
     assert name in commands, f"no management command {argv[1]!r}"
