@@ -34,6 +34,7 @@ DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 RETRY_STATUSES = (502, 503, 504)
 DEFAULT_DEADLINE = 120.0
 READ_CHUNK = 65536
+ENVIRONMENT_CACHE_SIZE = 64  # origins whose proxy settings a session keeps
 LATE = "the answer did not arrive in time (overall deadline)"
 _current = threading.local()  # the _Deadline of the call this thread is making
 
@@ -158,7 +159,27 @@ class _TimeoutAdapter(HTTPAdapter):
 
 
 class CorrelatedSession(requests.Session):
-    """A requests Session that forwards the current correlation ID upstream."""
+    """A requests Session that forwards the current correlation ID upstream and reads the proxy
+    variables of the environment once per origin (requests reads them on every call: half a
+    millisecond with a large environment, on each of a day's hundreds of block fetches)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        parts = requests.utils.urlparse(url)
+        given = tuple(sorted((proxies or {}).items()))
+        key = (parts.scheme, parts.netloc, given, stream, verify, cert)
+        merged = self._environment.get(key)
+        if merged is None:
+            if len(self._environment) >= ENVIRONMENT_CACHE_SIZE:
+                self._environment.clear()
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = merged
+        return {**merged, "proxies": dict(merged["proxies"])}
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         cid = current_correlation_id()

@@ -184,3 +184,17 @@ def test_a_trickling_answer_is_cut_off_at_the_deadline(trickle: str) -> None:
     with pytest.raises(UpstreamError, match=r"^mempool: /slow: the answer did not arrive in time"):
         fetch(session, "mempool", "GET", f"{trickle}/slow", deadline=0.5)
     assert time.monotonic() - started < 60  # the whole body would take 100 s
+
+
+def test_proxy_variables_apply_to_every_call_of_a_session(stub: StubServer, monkeypatch) -> None:
+    """The environment's proxies are read once per origin, and used for every call to it; an
+    origin in NO_PROXY is reached directly."""
+    monkeypatch.setenv("HTTP_PROXY", stub.url)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    session = http_session(retries=0)
+    for _ in range(2):
+        fetch(session, "esplora", "GET", "http://esplora.invalid:3000/blocks/tip/height")
+    assert [hit.path for hit in stub.hits] == ["http://esplora.invalid:3000/blocks/tip/height"] * 2
+    with pytest.raises(UpstreamError, match="connection failed"):
+        fetch(session, "esplora", "GET", "http://direct.invalid/blocks/tip/height")
+    assert len(stub.hits) == 2
