@@ -106,6 +106,7 @@ class BitcoindClient(Upstream):
         self._password = password
         self.datadir = Path(datadir).expanduser() if datadir else DEFAULT_DATADIR.expanduser()
         self.use_rest = use_rest  # None: find out on the first block
+        self._cookie_authorization: str | None = None  # read again when the node refuses it
 
     # --- credentials -----------------------------------------------------------------------
 
@@ -119,17 +120,17 @@ class BitcoindClient(Upstream):
         return self.datadir / ".cookie"
 
     def _authorization(self) -> str:
+        """Basic credentials: the password, else the cookie (read once, again after a 401)."""
         cookie = self.cookie_path()
-        if cookie is not None:
+        if cookie is None:  # cookie_path() gives no path only when a password is configured
+            return _basic(f"{self.user}:{self._password}")
+        if self._cookie_authorization is None:
             try:
                 credentials = cookie.read_text().strip()
             except OSError as exc:
                 raise AuthError(self.service, self.base_url, _cookie_problem(cookie, exc)) from None
-        elif self.user is not None and self._password is not None:
-            credentials = f"{self.user}:{self._password}"
-        else:  # pragma: no cover - cookie_path() always gives a path without a password
-            raise AuthError(self.service, self.base_url, "no RPC credentials")
-        return "Basic " + base64.b64encode(credentials.encode()).decode()
+            self._cookie_authorization = _basic(credentials)
+        return self._cookie_authorization
 
     # --- JSON-RPC --------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class BitcoindClient(Upstream):
             )  # fmt: skip
             status = response.status_code
             if status == 401 and attempt == 1 and self.cookie_path() is not None:
+                self._cookie_authorization = None
                 continue  # the node rewrote its cookie at a restart: read it again
             if status == 401:
                 raise AuthError(
@@ -279,6 +281,10 @@ class BitcoindClient(Upstream):
         """Whether the node answers its REST interface (`-rest=1`)."""
         response, body = self.request("GET", "/rest/chaininfo.json", ok_statuses=ANY_STATUS)
         return response.status_code == 200 and body.lstrip().startswith(b"{")
+
+
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
 
 
 def _cookie_problem(cookie: Path, exc: OSError) -> str:
