@@ -319,6 +319,28 @@ def mempool_websocket() -> list[Finding]:
     return [Finding("mempool WebSocket", OK, "connects")]
 
 
+# --- notifications ------------------------------------------------------------------------------
+
+
+def notifications() -> list[Finding]:
+    """Whether apprise understands every NOTIFY_URLS entry; nothing is sent (`notify_test` sends).
+    URLs are named by position and scheme only: they hold secrets."""
+    if not settings.NOTIFY_URLS:
+        return []
+    from notify.notifier import accepted, describe
+
+    urls = settings.NOTIFY_URLS
+    refused = [describe(index, url) for index, url in enumerate(urls) if not accepted(url)]
+    if refused:
+        return [Finding("notifications", WARNING,
+                        f"apprise does not understand URL {', '.join(refused)}: nothing goes there",
+                        "fix NOTIFY_URLS (the service's URL form is in apprise's documentation),"
+                        " then send a test with `oracle notify_test`")]  # fmt: skip
+    return [Finding("notifications", OK,
+                    f"{len(urls)} URL(s), each understood by apprise; `oracle notify_test` sends"
+                    " a test")]  # fmt: skip
+
+
 PROBES: tuple[Callable[[], list[Finding]], ...] = (
     data_folder,
     app_database,
@@ -329,6 +351,7 @@ PROBES: tuple[Callable[[], list[Finding]], ...] = (
     block_source,
     mempool_backend,
     mempool_websocket,
+    notifications,
 )
 
 

@@ -185,3 +185,22 @@ def test_a_probe_that_crashes_is_a_finding_not_a_crash() -> None:
     assert (found.part, found.status) == ("broken", "failure")
     assert "RuntimeError: boom" in found.detail
     assert report_text([found]).splitlines()[-1] == "every critical part works"
+
+
+async def test_notification_urls_apprise_cannot_use_are_named_without_their_secrets(
+    configured,
+) -> None:
+    configured.NOTIFY_URLS = ("json://127.0.0.1:9/hook", "nosuchservice://user:hunter2@host")
+    code, out = await doctor("--json")
+    [found] = finding(json.loads(out)["findings"], "notifications")
+    assert code == 0  # notifications are not critical
+    assert found["status"] == "warning"
+    assert "URL #2 (nosuchservice)" in found["detail"] and "#1" not in found["detail"]
+    assert "hunter2" not in out
+    configured.NOTIFY_URLS = ("json://127.0.0.1:9/hook",)
+    code, out = await doctor("--json")
+    [found] = finding(json.loads(out)["findings"], "notifications")
+    assert found["status"] == "ok"
+    configured.NOTIFY_URLS = ()
+    code, out = await doctor("--json")
+    assert finding(json.loads(out)["findings"], "notifications") == []
