@@ -44,3 +44,14 @@ def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 60.0
     from selenium.webdriver.support.wait import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def open_page(driver: Any, url: str, attempts: int = 5) -> None:
+    """Load `url` and make sure it is the page shown. A page that reloads itself (the dashboard
+    does when today's price shows for the first time) can supersede a navigation away from it
+    that has not committed yet; the page is then loaded again."""
+    for _ in range(attempts):
+        driver.get(url)
+        if driver.current_url == url:
+            return
+    raise AssertionError(f"{url} was not kept: the browser shows {driver.current_url}")

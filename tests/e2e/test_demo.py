@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser import needs_chromium, wait_for
+from tests.browser import needs_chromium, open_page, wait_for
 from tests.support import PYTHON, ROOT, free_port
 
 # The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp dir.
@@ -362,7 +362,7 @@ def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, bro
     screenshot(browser, "dashboard-phone", 390)
     screenshot(browser, "dashboard-today", 1280, element="today-card")
 
-    browser.get(f"{demo.url}/alerts/live")
+    open_page(browser, f"{demo.url}/alerts/live")  # the dashboard may be reloading itself
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr"))
     replayed = max(int(r.get_attribute("data-id")) for r in whale_rows(browser))
 
