@@ -25,7 +25,7 @@ from django.conf import settings
 
 from core.logging import correlation_scope
 from core.worker import wait_or_stop
-from prices.selectors import utc_today
+from prices.selectors import provisional_record, utc_today
 from prices.store import ProvisionalRecord, StoreUnavailable, open_writer, utc_now
 from prices.utxoracle.algorithm import ALGORITHM, InsufficientData
 from prices.utxoracle.engine import DateNotServable, DayInProgress
@@ -47,6 +47,7 @@ class TodayTracker:
         self.rules = rules or ValidityRules.from_settings()
         self.day: DayInProgress | None = None
         self.saved: ProvisionalRecord | None = None
+        self.behind_logged = False
 
     def update(self, today: date, min_blocks: int | None = None) -> ProvisionalRecord | None:
         """Take the day's new blocks and save its provisional row; the row when it changed.
@@ -54,10 +55,12 @@ class TodayTracker:
         Raises DateNotServable or BlockSourceError (the source), StoreUnavailable (the store).
         """
         if self.day is None or self.day.day != today:
-            self.day, self.saved = DayInProgress(today), None
+            self.day, self.saved, self.behind_logged = DayInProgress(today), None, False
         if not self.day.update(self.source) and self.saved is not None:
             return None
         record = self._record(settings.PRICE_TODAY_MIN_BLOCKS if min_blocks is None else min_blocks)
+        if self.saved is None and self._source_is_behind(record):
+            return None
         with open_writer() as writer:
             if not writer.save_provisional(record):
                 return None  # the day is complete and its final row is stored
@@ -70,6 +73,23 @@ class TodayTracker:
             valid=record.is_valid,
         )
         return record
+
+    def _source_is_behind(self, record: ProvisionalRecord) -> bool:
+        """Whether the stored row of the day counts more blocks than the source shows now: this
+        worker started again while its source (restarted, or lagging behind the one that was
+        used) has not caught up. That row is kept until the source reaches its blocks."""
+        stored = provisional_record()
+        if stored is None or stored.date != record.date or stored.block_count <= record.block_count:
+            return False
+        if not self.behind_logged:
+            self.behind_logged = True
+            log.info(
+                "price_today_kept",
+                date=record.date.isoformat(),
+                stored_blocks=stored.block_count,
+                source_blocks=record.block_count,
+            )
+        return True
 
     def _record(self, min_blocks: int) -> ProvisionalRecord:
         day = self.day

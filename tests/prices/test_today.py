@@ -148,3 +148,31 @@ def test_a_failing_source_is_logged_and_the_loop_goes_on(store_file: Path, setti
     failures = logs.events("price_today_failed")
     assert len(failures) >= 2 and "esplora" in failures[0]["reason"]
     assert selectors.provisional_record() is None
+
+
+def test_a_restarted_worker_keeps_the_stored_row_until_its_source_catches_up(
+    client: Client, store_file: Path, chain: SimulatedChain, settings
+) -> None:
+    """A worker started again whose source shows fewer of today's blocks than the stored row
+    (a restarted or lagging node) does not take today's price away: the row stays until the
+    source reaches its blocks, then follows the source again."""
+    settings.PRICE_TODAY_MIN_BLOCKS = 12
+    heights = todays_heights(chain, 30)
+    chain.tip = heights[19]
+    stored = TodayTracker().update(selectors.utc_today())
+    assert stored.block_count == 20 and stored.price is not None
+
+    restarted = TodayTracker()
+    chain.tip = heights[2]
+    with capture_json_logs() as logs:
+        assert restarted.update(selectors.utc_today()) is None
+        assert restarted.update(selectors.utc_today()) is None
+    [kept] = logs.events("price_today_kept")
+    assert (kept["stored_blocks"], kept["source_blocks"]) == (20, 3)
+    assert client.get("/api/prices/today").json()["block_count"] == 20
+
+    chain.tip = heights[19]
+    assert restarted.update(selectors.utc_today()).block_count == 20
+    chain.tip = heights[29]
+    assert restarted.update(selectors.utc_today()).block_count == 30
+    assert client.get("/api/prices/today").json()["block_count"] == 30
