@@ -40,10 +40,15 @@ def csp_violations(driver: Any) -> list[str]:
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 60.0) -> Any:
-    """Poll `condition(driver)` every 0.1 s until it is truthy; its value."""
+    """Poll `condition(driver)` every 0.1 s until it is truthy; its value. A condition that
+    meets an element gone with a reload of its page is polled again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
+        condition
+    )
 
 
 def open_page(driver: Any, url: str, attempts: int = 5) -> None:

@@ -355,9 +355,13 @@ def test_the_dashboard_shows_a_price_and_the_alerts_page_a_whale(demo: Demo, bro
         rows = driver.find_elements(By.CSS_SELECTOR, "#whales tbody tr")
         return len([r for r in rows if int(r.get_attribute("data-id")) > after]) >= 3
 
+    def counted_live(driver) -> bool:  # read anew: the page may have reloaded itself meanwhile
+        state = driver.find_element(By.ID, "whales-status").get_attribute("data-state")
+        count = int(driver.find_element(By.CSS_SELECTOR, "#whales-24h .count").text)
+        return state == "live" and count >= before + 3
+
     wait_for(browser, new_on_dashboard, 60)
-    assert browser.find_element(By.ID, "whales-status").get_attribute("data-state") == "live"
-    assert int(summary.find_element(By.CLASS_NAME, "count").text) >= before + 3
+    wait_for(browser, counted_live, 30)
     screenshot(browser, "dashboard", 1280)
     screenshot(browser, "dashboard-phone", 390)
     screenshot(browser, "dashboard-today", 1280, element="today-card")
