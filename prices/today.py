@@ -58,9 +58,9 @@ class TodayTracker:
             self.day, self.saved, self.behind_logged = DayInProgress(today), None, False
         if not self.day.update(self.source) and self.saved is not None:
             return None
-        record = self._record(settings.PRICE_TODAY_MIN_BLOCKS if min_blocks is None else min_blocks)
-        if self.saved is None and self._source_is_behind(record):
+        if self.saved is None and self._source_is_behind(today, len(self.day.refs)):
             return None
+        record = self._record(settings.PRICE_TODAY_MIN_BLOCKS if min_blocks is None else min_blocks)
         with open_writer() as writer:
             if not writer.save_provisional(record):
                 return None  # the day is complete and its final row is stored
@@ -74,20 +74,20 @@ class TodayTracker:
         )
         return record
 
-    def _source_is_behind(self, record: ProvisionalRecord) -> bool:
+    def _source_is_behind(self, today: date, blocks: int) -> bool:
         """Whether the stored row of the day counts more blocks than the source shows now: this
         worker started again while its source (restarted, or lagging behind the one that was
         used) has not caught up. That row is kept until the source reaches its blocks."""
         stored = provisional_record()
-        if stored is None or stored.date != record.date or stored.block_count <= record.block_count:
+        if stored is None or stored.date != today or stored.block_count <= blocks:
             return False
         if not self.behind_logged:
             self.behind_logged = True
             log.info(
                 "price_today_kept",
-                date=record.date.isoformat(),
+                date=today.isoformat(),
                 stored_blocks=stored.block_count,
-                source_blocks=record.block_count,
+                source_blocks=blocks,
             )
         return True
 
