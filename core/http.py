@@ -235,15 +235,16 @@ def read_capped(
     """Read a (streamed) response body, refusing one larger than `limit` bytes or one still
     arriving at `deadline` (a `time.monotonic()` value)."""
     declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ValueError(f"response body of {declared} bytes exceeds the {limit}-byte limit")
+    length = int(declared) if declared and declared.isdigit() else None
+    if length is not None and length > limit:
+        raise ValueError(f"response body of {length} bytes exceeds the {limit}-byte limit")
     raw = response.raw
-    if declared and declared.isdigit() and "Content-Encoding" not in response.headers:
+    if length is not None and "Content-Encoding" not in response.headers:
         # One read of the declared length (a raw block is megabytes); the deadline's timer shuts
         # a body that trickles.
-        body = raw.read(int(declared))
-        if len(body) != int(declared):
-            raise ValueError(f"response body ended after {len(body)} of {declared} bytes")
+        body = raw.read(length)
+        if len(body) != length:
+            raise ValueError(f"response body ended after {len(body)} of {length} bytes")
         return body
     chunks: list[bytes] = []
     size = 0
